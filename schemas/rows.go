@@ -1,0 +1,94 @@
+package schemas
+
+import (
+	"slices"
+	"time"
+	"unicode/utf8"
+)
+
+// Pane timings as written to the pane_timing column.
+const (
+	PaneEarly  = "EARLY"
+	PaneOnTime = "ON_TIME"
+	PaneLate   = "LATE"
+)
+
+// Pane locates a windowed row: which window and which firing of it. A later pane of the same
+// (window, key) replaces an earlier one.
+type Pane struct {
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	PaneIndex   int64     `json:"pane_index"`
+	PaneTiming  string    `json:"pane_timing"`
+	IsFinal     bool      `json:"is_final"`
+}
+
+// ProductMetric is one row of product_metrics: one product in one fixed window.
+type ProductMetric struct {
+	Pane
+	ProductID     string  `json:"product_id"`
+	Category      string  `json:"category"`
+	Views         int64   `json:"views"`
+	Carts         int64   `json:"carts"`
+	Purchases     int64   `json:"purchases"`
+	Refunds       int64   `json:"refunds"`
+	RevenueUSD    Decimal `json:"revenue_usd"`
+	RefundsUSD    Decimal `json:"refunds_usd"`
+	DistinctUsers int64   `json:"distinct_users"`
+}
+
+// KeyValue is one attribute in Google's dead-letter table format.
+type KeyValue struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// DeadLetterRow is one row of dead_letters, in the format of Google-provided templates
+// (timestamp, payloadString, payloadBytes, attributes, errorMessage, stacktrace) plus the step
+// and reason.
+type DeadLetterRow struct {
+	Timestamp     time.Time  `json:"timestamp"`
+	PayloadString string     `json:"payloadString,omitempty"`
+	PayloadBytes  []byte     `json:"payloadBytes"`
+	Attributes    []KeyValue `json:"attributes"`
+	ErrorMessage  string     `json:"errorMessage"`
+	Stacktrace    string     `json:"stacktrace,omitempty"`
+	Step          string     `json:"step"`
+	Reason        string     `json:"reason"`
+	MessageID     string     `json:"message_id,omitempty"`
+	PublishTime   time.Time  `json:"publish_time,omitzero"`
+}
+
+// Row converts a dead letter to its table row. payloadBytes always holds the exact original
+// bytes; payloadString holds them too when they are valid UTF-8, for humans.
+func (d DeadLetter) Row() DeadLetterRow {
+	r := DeadLetterRow{
+		Timestamp:    d.Time,
+		PayloadBytes: d.Payload,
+		Attributes:   []KeyValue{},
+		ErrorMessage: d.Error,
+		Step:         d.Step,
+		Reason:       d.Reason,
+		MessageID:    d.MessageID,
+		PublishTime:  d.PublishTime,
+	}
+	if r.PayloadBytes == nil {
+		r.PayloadBytes = []byte{}
+	}
+	if utf8.Valid(d.Payload) {
+		r.PayloadString = string(d.Payload)
+	}
+	for _, k := range sortedKeys(d.Attributes) {
+		r.Attributes = append(r.Attributes, KeyValue{Key: k, Value: d.Attributes[k]})
+	}
+	return r
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

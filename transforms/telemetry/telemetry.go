@@ -1,0 +1,81 @@
+// Package telemetry names Tributary's Beam metrics (namespace "tributary") and mirrors them into
+// process-local totals, so a local run can print progress while the pipeline is still running
+// (Beam only reports metrics at the end of a job; with Prism in-process the workers share this
+// process). On remote workers the local totals are simply never read.
+package telemetry
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+)
+
+// Namespace is the Beam metrics namespace of every Tributary metric.
+const Namespace = "tributary"
+
+var local sync.Map // name -> *atomic.Int64
+
+func localTotal(name string) *atomic.Int64 {
+	if v, ok := local.Load(name); ok {
+		return v.(*atomic.Int64)
+	}
+	v, _ := local.LoadOrStore(name, new(atomic.Int64))
+	return v.(*atomic.Int64)
+}
+
+// Counter is a Beam counter under the tributary namespace, mirrored locally.
+type Counter struct {
+	beam  beam.Counter
+	total *atomic.Int64
+}
+
+// NewCounter returns the counter with the given name, e.g. "decode.in" or "deadletter.invalid_json".
+func NewCounter(name string) Counter {
+	return Counter{beam: beam.NewCounter(Namespace, name), total: localTotal(name)}
+}
+
+// Inc adds n.
+func (c Counter) Inc(ctx context.Context, n int64) {
+	c.beam.Inc(ctx, n)
+	c.total.Add(n)
+}
+
+// Distribution is a Beam distribution under the tributary namespace.
+type Distribution struct{ beam beam.Distribution }
+
+// NewDistribution returns the distribution with the given name, e.g. "event_lag_ms".
+func NewDistribution(name string) Distribution {
+	return Distribution{beam: beam.NewDistribution(Namespace, name)}
+}
+
+// Update records one value.
+func (d Distribution) Update(ctx context.Context, v int64) { d.beam.Update(ctx, v) }
+
+// LagMillis records processing time minus event time in the event_lag_ms distribution.
+func LagMillis(ctx context.Context, d Distribution, eventTime time.Time) {
+	d.Update(ctx, time.Since(eventTime).Milliseconds())
+}
+
+// Snapshot returns the process-local totals of every counter incremented in this process.
+func Snapshot() map[string]int64 {
+	out := map[string]int64{}
+	local.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// Names returns the keys of m sorted.
+func Names(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
