@@ -1,0 +1,311 @@
+// Package pubsub is a portable Google Cloud Pub/Sub source for the Beam Go SDK: an unbounded
+// splittable DoFn that runs on any portable runner (Prism, Flink, Dataflow), timestamps elements
+// from an attribute, estimates the watermark from what it reads, and acknowledges messages only
+// after the bundle that emitted them is committed.
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/telemetry"
+)
+
+func init() {
+	register.DoFn5x2[context.Context, *watermarkEstimator, *sdf.LockRTracker, []byte,
+		func(beam.EventTime, schemas.Message), sdf.ProcessContinuation, error](&readFn{})
+	register.Emitter2[beam.EventTime, schemas.Message]()
+}
+
+// Defaults for ReadConfig's tuning fields.
+const (
+	DefaultMaxRoundTime = 2 * time.Second
+	DefaultAckExtension = time.Minute
+	DefaultPullBatch    = 1000
+	idlePoll            = 500 * time.Millisecond
+	ackBatch            = 1000 // ids per Acknowledge/ModifyAckDeadline request, well under the 512 KB limit
+)
+
+// ReadConfig configures Read.
+type ReadConfig struct {
+	// Subscription is the full path, projects/<project>/subscriptions/<name>.
+	Subscription string
+	// Endpoint (host:port) targets an emulator or test server without TLS; empty uses Google's
+	// endpoint or PUBSUB_EMULATOR_HOST.
+	Endpoint string
+	// TimestampAttribute names the attribute holding each message's event time (RFC 3339 or
+	// epoch millis). Messages without it are stamped with the current watermark.
+	TimestampAttribute string
+	// MaxOutOfOrderness holds the watermark back behind the oldest recent timestamp.
+	MaxOutOfOrderness time.Duration
+	// MaxMessages stops the source after this many messages (0: never).
+	MaxMessages int64
+	// IdleTimeout stops the source after this long without a message (0: never).
+	IdleTimeout time.Duration
+	// MaxRoundTime caps one ProcessElement call, so acks are not held back for long: Prism runs
+	// the readers of a stage one after another and finalizes right after persisting a bundle.
+	MaxRoundTime time.Duration
+	// AckExtension is the ack deadline set on messages held until the next round.
+	AckExtension time.Duration
+	// PullBatch is the most messages asked for per Pull.
+	PullBatch int
+}
+
+func (c *ReadConfig) withDefaults() {
+	if c.MaxRoundTime <= 0 {
+		c.MaxRoundTime = DefaultMaxRoundTime
+	}
+	if c.AckExtension <= 0 {
+		c.AckExtension = DefaultAckExtension
+	}
+	if c.PullBatch <= 0 {
+		c.PullBatch = DefaultPullBatch
+	}
+}
+
+// Validate reports the first invalid field.
+func (c ReadConfig) Validate() error {
+	if !subscriptionPath.MatchString(c.Subscription) {
+		return fmt.Errorf("pubsub.Read: subscription %q is not projects/<project>/subscriptions/<name>", c.Subscription)
+	}
+	switch {
+	case c.MaxOutOfOrderness < 0:
+		return errors.New("pubsub.Read: MaxOutOfOrderness must be >= 0")
+	case c.MaxMessages < 0:
+		return errors.New("pubsub.Read: MaxMessages must be >= 0")
+	case c.IdleTimeout < 0:
+		return errors.New("pubsub.Read: IdleTimeout must be >= 0")
+	case c.AckExtension > 0 && c.AckExtension < 10*time.Second || c.AckExtension > 600*time.Second:
+		return errors.New("pubsub.Read: AckExtension must be within [10s, 600s]")
+	}
+	return nil
+}
+
+// Read reads a subscription. It is unbounded unless MaxMessages or IdleTimeout stop it; then the
+// watermark advances to the end so every window fires.
+//
+// Read: () -> PCollection<schemas.Message>, timestamped from cfg.TimestampAttribute.
+func Read(s beam.Scope, cfg ReadConfig) beam.PCollection {
+	s = s.Scope("pubsub.Read")
+	cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	return beam.ParDo(s, &readFn{
+		Subscription:       cfg.Subscription,
+		Endpoint:           cfg.Endpoint,
+		TimestampAttribute: cfg.TimestampAttribute,
+		MaxOutOfOrderness:  cfg.MaxOutOfOrderness,
+		MaxMessages:        cfg.MaxMessages,
+		IdleTimeout:        cfg.IdleTimeout,
+		MaxRoundTime:       cfg.MaxRoundTime,
+		AckExtension:       cfg.AckExtension,
+		PullBatch:          cfg.PullBatch,
+	}, beam.Impulse(s))
+}
+
+type readFn struct {
+	Subscription       string
+	Endpoint           string
+	TimestampAttribute string
+	MaxOutOfOrderness  time.Duration
+	MaxMessages        int64
+	IdleTimeout        time.Duration
+	MaxRoundTime       time.Duration
+	AckExtension       time.Duration
+	PullBatch          int
+
+	client       *pubsub.Client
+	read         telemetry.Counter
+	acked        telemetry.Counter
+	ackErrors    telemetry.Counter
+	noTimestamps telemetry.Counter
+}
+
+func (fn *readFn) Setup(ctx context.Context) error {
+	c, err := NewClient(ctx, fn.Subscription, fn.Endpoint)
+	if err != nil {
+		return err
+	}
+	fn.client = c
+	fn.read = telemetry.NewCounter("pubsub.out")
+	fn.acked = telemetry.NewCounter("pubsub.acked")
+	fn.ackErrors = telemetry.NewCounter("pubsub.ack_errors")
+	fn.noTimestamps = telemetry.NewCounter("pubsub.no_timestamp")
+	return nil
+}
+
+func (fn *readFn) Teardown() error {
+	if fn.client == nil {
+		return nil
+	}
+	return fn.client.Close()
+}
+
+func (fn *readFn) CreateInitialRestriction(_ []byte) Restriction { return Restriction{} }
+
+func (fn *readFn) SplitRestriction(_ []byte, r Restriction) []Restriction { return []Restriction{r} }
+
+func (fn *readFn) RestrictionSize(_ []byte, _ Restriction) float64 { return 1 }
+
+func (fn *readFn) CreateTracker(r Restriction) *sdf.LockRTracker {
+	return sdf.NewLockRTracker(newTracker(r))
+}
+
+// TruncateRestriction keeps only the acks owed when a runner drains the pipeline.
+func (fn *readFn) TruncateRestriction(rt *sdf.LockRTracker, _ []byte) Restriction {
+	r := rt.GetRestriction().(Restriction)
+	return Restriction{PendingAcks: r.PendingAcks, Read: r.Read, Stopping: true}
+}
+
+func (fn *readFn) InitialWatermarkEstimatorState(_ beam.EventTime, _ Restriction, _ []byte) WatermarkState {
+	return WatermarkState{WatermarkMillis: unsetMillis, MaxSeenMillis: unsetMillis}
+}
+
+func (fn *readFn) CreateWatermarkEstimator(s WatermarkState) *watermarkEstimator {
+	return &watermarkEstimator{state: s}
+}
+
+func (fn *readFn) WatermarkEstimatorState(e *watermarkEstimator) WatermarkState { return e.state }
+
+// ProcessElement runs one round: acknowledge what the previous (committed) round read, pull and
+// emit for up to MaxRoundTime, then checkpoint with this round's ack ids in the residual.
+func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt *sdf.LockRTracker, _ []byte,
+	emit func(beam.EventTime, schemas.Message)) (sdf.ProcessContinuation, error) {
+	t := rt.Rt.(*tracker)
+	rest := t.rest
+	start := time.Now()
+	fn.acknowledge(ctx, rest.PendingAcks)
+	if rest.Stopping {
+		t.finish()
+		return sdf.StopProcessing(), nil
+	}
+	lastMessage := time.UnixMilli(rest.LastMessageMillis)
+	if rest.LastMessageMillis == 0 {
+		lastMessage = start
+	}
+
+	read := rest.Read
+	stopping := false
+	var roundMin, roundMax time.Time
+	timestamped := false
+	for time.Since(start) < fn.MaxRoundTime {
+		want := int64(fn.PullBatch)
+		if fn.MaxMessages > 0 {
+			want = min(want, fn.MaxMessages-read)
+		}
+		msgs, err := fn.pull(ctx, int32(want), fn.MaxRoundTime-time.Since(start))
+		if err != nil {
+			return sdf.StopProcessing(), err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		lastMessage = time.Now()
+		for _, m := range msgs {
+			if !rt.TryClaim(m.AckId) {
+				return sdf.StopProcessing(), rt.GetError()
+			}
+			msg := toMessage(m.GetMessage())
+			ts, ok := attributeTime(msg.Attributes[fn.TimestampAttribute])
+			if ok {
+				if !timestamped || ts.Before(roundMin) {
+					roundMin = ts
+				}
+				if !timestamped || ts.After(roundMax) {
+					roundMax = ts
+				}
+				timestamped = true
+			} else {
+				fn.noTimestamps.Inc(ctx, 1)
+				ts = we.timestampFor(msg.PublishTime)
+			}
+			emit(beam.EventTime(ts.UnixMilli()), msg)
+		}
+		read += int64(len(msgs))
+		fn.read.Inc(ctx, int64(len(msgs)))
+		if fn.MaxMessages > 0 && read >= fn.MaxMessages {
+			stopping = true
+			break
+		}
+	}
+	if fn.IdleTimeout > 0 && time.Since(lastMessage) >= fn.IdleTimeout {
+		stopping = true
+	}
+	pending := t.claimed
+	if len(pending) > 0 {
+		// The residual may wait for other readers and the commit; keep the ids alive till then.
+		fn.modifyDeadline(ctx, pending, fn.AckExtension)
+	}
+	we.observeRound(time.Now(), roundMin, roundMax, timestamped, len(pending) > 0, fn.MaxOutOfOrderness)
+
+	if stopping && len(pending) == 0 {
+		t.finish()
+		return sdf.StopProcessing(), nil
+	}
+	t.handOver(Restriction{PendingAcks: pending, Read: read, LastMessageMillis: lastMessage.UnixMilli(), Stopping: stopping})
+	if len(pending) == 0 {
+		return sdf.ResumeProcessingIn(idlePoll), nil
+	}
+	return sdf.ResumeProcessingIn(0), nil
+}
+
+// pull asks for up to n messages, waiting at most wait. An empty result is not an error.
+func (fn *readFn) pull(ctx context.Context, n int32, wait time.Duration) ([]*pubsubpb.ReceivedMessage, error) {
+	pctx, cancel := context.WithTimeout(ctx, max(wait, 100*time.Millisecond))
+	defer cancel()
+	resp, err := fn.client.SubscriptionAdminClient.Pull(pctx, &pubsubpb.PullRequest{Subscription: fn.Subscription, MaxMessages: n})
+	if err != nil {
+		if code := status.Code(err); code == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("pulling from %s: %w", fn.Subscription, err)
+	}
+	return resp.GetReceivedMessages(), nil
+}
+
+// acknowledge acks ids whose bundle is committed. A failed ack only means a redelivery, which
+// dedup absorbs, so it is counted and logged rather than failing the pipeline.
+func (fn *readFn) acknowledge(ctx context.Context, ids []string) {
+	for chunk := range slices.Chunk(ids, ackBatch) {
+		err := fn.client.SubscriptionAdminClient.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: fn.Subscription, AckIds: chunk})
+		if err != nil {
+			fn.ackErrors.Inc(ctx, int64(len(chunk)))
+			log.Warnf(ctx, "acknowledging %d messages on %s (they will be redelivered): %v", len(chunk), fn.Subscription, err)
+			continue
+		}
+		fn.acked.Inc(ctx, int64(len(chunk)))
+	}
+}
+
+func (fn *readFn) modifyDeadline(ctx context.Context, ids []string, d time.Duration) {
+	for chunk := range slices.Chunk(ids, ackBatch) {
+		err := fn.client.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
+			Subscription: fn.Subscription, AckIds: chunk, AckDeadlineSeconds: int32(d / time.Second)})
+		if err != nil {
+			log.Warnf(ctx, "extending the ack deadline of %d messages on %s: %v", len(chunk), fn.Subscription, err)
+		}
+	}
+}
+
+func toMessage(m *pubsubpb.PubsubMessage) schemas.Message {
+	return schemas.Message{
+		Data:        m.GetData(),
+		Attributes:  m.GetAttributes(),
+		PublishTime: m.GetPublishTime().AsTime(),
+		MessageID:   m.GetMessageId(),
+	}
+}
