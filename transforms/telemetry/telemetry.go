@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 )
 
 // Namespace is the Beam metrics namespace of every Tributary metric.
@@ -78,4 +79,31 @@ func Names(m map[string]int64) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Results are the tributary metrics of a finished pipeline, summed over steps.
+type Results struct {
+	Counters      map[string]int64
+	Distributions map[string]metrics.DistributionValue
+}
+
+// FromPipeline reads the committed (or, where the runner reports none, attempted) tributary
+// metrics of a pipeline result.
+func FromPipeline(pr beam.PipelineResult) Results {
+	r := Results{Counters: map[string]int64{}, Distributions: map[string]metrics.DistributionValue{}}
+	if pr == nil {
+		return r
+	}
+	q := pr.Metrics().Query(func(sr metrics.SingleResult) bool { return sr.Namespace() == Namespace })
+	for _, c := range q.Counters() {
+		r.Counters[c.Name()] += c.Result()
+	}
+	for _, d := range q.Distributions() {
+		v, prev := d.Result(), r.Distributions[d.Name()]
+		if prev.Count > 0 {
+			v = metrics.DistributionValue{Count: v.Count + prev.Count, Sum: v.Sum + prev.Sum, Min: min(v.Min, prev.Min), Max: max(v.Max, prev.Max)}
+		}
+		r.Distributions[d.Name()] = v
+	}
+	return r
 }

@@ -1,0 +1,95 @@
+// Package dedup drops redelivered events: Pub/Sub delivers at least once, and producers retry.
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/telemetry"
+)
+
+func init() {
+	register.Function2x2[beam.EventTime, schemas.Event, string, schemas.Event](keyByEventID)
+	register.DoFn7x1[context.Context, beam.EventTime, state.Provider, timers.Provider, string, schemas.Event,
+		func(beam.EventTime, schemas.Event), error](&dedupFn{})
+	register.Emitter2[beam.EventTime, schemas.Event]()
+}
+
+// DefaultHorizon is how long an event id is remembered by default.
+const DefaultHorizon = 10 * time.Minute
+
+// Config configures Dedup.
+type Config struct {
+	// Horizon is how long, in event time, an event id is remembered after its event.
+	Horizon time.Duration
+}
+
+// Dedup keeps the first event of each event_id seen within the horizon and counts the rest in
+// dedup.duplicates.
+//
+// Dedup: PCollection<schemas.Event> -> PCollection<schemas.Event>
+func Dedup(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection {
+	s = s.Scope("dedup.Dedup")
+	if cfg.Horizon <= 0 {
+		cfg.Horizon = DefaultHorizon
+	}
+	keyed := beam.ParDo(s, keyByEventID, events)
+	return beam.ParDo(s, &dedupFn{
+		Horizon: cfg.Horizon,
+		Seen:    state.MakeBagState[bool]("seen"),
+		Expiry:  timers.InEventTime("expiry"),
+	}, keyed)
+}
+
+func keyByEventID(ts beam.EventTime, e schemas.Event) (string, schemas.Event) { return e.EventID, e }
+
+// dedupFn remembers each key in state until an event-time timer at event time + Horizon clears
+// it. Every state call is a round trip to the runner, so it uses a bag: reading it is one call
+// and adding to it is one (a ValueState write is two: clear and append).
+type dedupFn struct {
+	Horizon time.Duration
+	Seen    state.Bag[bool]
+	Expiry  timers.EventTime
+
+	in, out, duplicates telemetry.Counter
+}
+
+func (fn *dedupFn) Setup() {
+	fn.in = telemetry.NewCounter("dedup.in")
+	fn.out = telemetry.NewCounter("dedup.out")
+	fn.duplicates = telemetry.NewCounter("dedup.duplicates")
+}
+
+func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider,
+	_ string, e schemas.Event, emit func(beam.EventTime, schemas.Event)) error {
+	fn.in.Inc(ctx, 1)
+	// A state failure fails the bundle, so the input is retried rather than lost.
+	if _, seen, err := fn.Seen.Read(sp); err != nil {
+		return fmt.Errorf("dedup: reading state of %q: %w", e.EventID, err)
+	} else if seen {
+		fn.duplicates.Inc(ctx, 1)
+		return nil
+	}
+	if err := fn.Seen.Add(sp, true); err != nil {
+		return fmt.Errorf("dedup: writing state of %q: %w", e.EventID, err)
+	}
+	// No output timestamp: the timer only clears state, so it must not hold the watermark back
+	// by the horizon.
+	fn.Expiry.Set(tp, ts.ToTime().Add(fn.Horizon), timers.WithNoOutputTimestamp())
+	fn.out.Inc(ctx, 1)
+	emit(ts, e)
+	return nil
+}
+
+// OnTimer forgets the key. It emits nothing; Beam requires it to declare the same emitter.
+func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Provider, _ string, _ timers.Context,
+	_ func(beam.EventTime, schemas.Event)) error {
+	return fn.Seen.Clear(sp)
+}

@@ -1,0 +1,96 @@
+package dedup
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
+
+	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/telemetry"
+)
+
+func TestMain(m *testing.M) { ptest.Main(m) }
+
+func init() {
+	register.Function2x1[beam.EventTime, schemas.Event, string](render)
+}
+
+// render shows an event with its element timestamp, so passert checks both.
+func render(ts beam.EventTime, e schemas.Event) string {
+	return fmt.Sprintf("%s@%s", e.EventID, ts.ToTime().UTC().Format("15:04:05"))
+}
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+type batch struct {
+	watermark time.Duration // advance the watermark to t0 + this before adding (0: don't)
+	at        time.Duration // element timestamps: t0 + at
+	ids       []string
+}
+
+func TestDedup(t *testing.T) {
+	tests := []struct {
+		name    string
+		horizon time.Duration
+		batches []batch
+		want    []any
+		dups    int64
+	}{
+		{
+			name:    "redeliveries within the horizon are dropped",
+			horizon: 10 * time.Minute,
+			batches: []batch{{at: 0, ids: []string{"a", "b", "a", "c", "b", "a"}}},
+			want:    []any{"a@12:00:00", "b@12:00:00", "c@12:00:00"},
+			dups:    3,
+		},
+		{
+			name:    "an id is forgotten once the watermark passes event time + horizon",
+			horizon: 10 * time.Minute,
+			batches: []batch{
+				{at: 0, ids: []string{"a", "a"}},
+				{watermark: 5 * time.Minute, at: 0, ids: []string{"a"}},
+				{watermark: 11 * time.Minute, at: 0, ids: []string{"a"}},
+			},
+			want: []any{"a@12:00:00", "a@12:00:00"},
+			dups: 2,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := teststream.NewConfig()
+			for _, b := range tc.batches {
+				if b.watermark > 0 {
+					if err := cfg.AdvanceWatermark(t0.Add(b.watermark).UnixMilli()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var evs []any
+				for _, id := range b.ids {
+					evs = append(evs, schemas.Event{EventID: id, EventType: schemas.PageView, EventTime: t0.Add(b.at), UserID: "u"})
+				}
+				if err := cfg.AddElements(t0.Add(b.at).UnixMilli(), evs...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := cfg.AdvanceWatermarkToInfinity(); err != nil {
+				t.Fatal(err)
+			}
+			p, s := beam.NewPipelineWithRoot()
+			out := Dedup(s, teststream.Create(s, cfg), Config{Horizon: tc.horizon})
+			passert.Equals(s, beam.ParDo(s, render, out), tc.want...)
+			pr, err := ptest.RunWithMetrics(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := telemetry.FromPipeline(pr).Counters["dedup.duplicates"]; got != tc.dups {
+				t.Errorf("dedup.duplicates = %d, want %d", got, tc.dups)
+			}
+		})
+	}
+}
