@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -16,6 +17,15 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(Message{}), func(m Message) []byte { return m.AppendBinary(nil) }, decodeMessage)
 	beam.RegisterCoder(reflect.TypeOf(Event{}), func(e Event) []byte { return e.AppendBinary(nil) }, decodeEvent)
 	beam.RegisterCoder(reflect.TypeOf(DeadLetter{}), func(d DeadLetter) []byte { return d.AppendBinary(nil) }, decodeDeadLetter)
+	// Output rows are few (aggregates) and already JSON-shaped for BigQuery.
+	beam.RegisterCoder(reflect.TypeOf(ProductMetric{}), marshalJSON[ProductMetric], unmarshalJSON[ProductMetric])
+}
+
+func marshalJSON[T any](v T) ([]byte, error) { return json.Marshal(v) }
+
+func unmarshalJSON[T any](b []byte) (T, error) {
+	var v T
+	return v, json.Unmarshal(b, &v)
 }
 
 func decodeMessage(b []byte) (Message, error) {

@@ -1,0 +1,116 @@
+package aggregate
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+
+	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/telemetry"
+)
+
+func TestMain(m *testing.M) { ptest.Main(m) }
+
+func init() {
+	register.Function1x2[schemas.Event, beam.EventTime, schemas.Event](atEventTime)
+}
+
+// atEventTime stamps an event with its event time, as decode does.
+func atEventTime(e schemas.Event) (beam.EventTime, schemas.Event) {
+	return beam.EventTime(e.EventTime.UnixMilli()), e
+}
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func ev(id, typ, user, product string, at time.Duration, usd string) schemas.Event {
+	e := schemas.Event{EventID: id, EventType: typ, EventTime: t0.Add(at), UserID: user, ProductID: product, Category: "books"}
+	if usd != "" {
+		d, err := schemas.ParseDecimal(usd)
+		if err != nil {
+			panic(err)
+		}
+		e.AmountUSD = d
+	}
+	return e
+}
+
+func onTime(start time.Time, d time.Duration) schemas.Pane {
+	return schemas.Pane{WindowStart: start, WindowEnd: start.Add(d), PaneIndex: 0, PaneTiming: schemas.PaneOnTime, IsFinal: true}
+}
+
+func dec(s string) schemas.Decimal {
+	d, err := schemas.ParseDecimal(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func TestProductMetrics(t *testing.T) {
+	late := ev("late", schemas.Purchase, "u1", "p1", 10*time.Second, "99")
+	late.Late = true
+	tests := []struct {
+		name     string
+		window   time.Duration
+		events   []schemas.Event
+		want     []schemas.ProductMetric
+		counters map[string]int64
+	}{
+		{
+			name:   "counts, revenue and distinct users per product and window",
+			window: time.Minute,
+			events: []schemas.Event{
+				ev("1", schemas.PageView, "u1", "p1", 0, ""),
+				ev("2", schemas.PageView, "u2", "p1", 5*time.Second, ""),
+				ev("3", schemas.AddToCart, "u1", "p1", 10*time.Second, ""),
+				ev("4", schemas.Purchase, "u1", "p1", 20*time.Second, "19.99"),
+				ev("5", schemas.Purchase, "u2", "p1", 30*time.Second, "0.01"),
+				ev("6", schemas.Refund, "u1", "p1", 40*time.Second, "5.5"),
+				ev("7", schemas.Purchase, "u3", "p2", 59*time.Second, "10"),
+				ev("8", schemas.PageView, "u3", "p1", 60*time.Second, ""), // next window
+				ev("9", schemas.PageView, "u3", "", 15*time.Second, ""),   // no product
+			},
+			want: []schemas.ProductMetric{
+				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Views: 2, Carts: 1, Purchases: 2, Refunds: 1,
+					RevenueUSD: dec("20"), RefundsUSD: dec("5.5"), DistinctUsers: 2},
+				{Pane: onTime(t0, time.Minute), ProductID: "p2", Category: "books", Purchases: 1, RevenueUSD: dec("10"), DistinctUsers: 1},
+				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Views: 1, DistinctUsers: 1},
+			},
+			counters: map[string]int64{"product_metrics.no_product": 1, "product_metrics.out": 3},
+		},
+		{
+			name:   "late events stay out and are counted",
+			window: 5 * time.Minute,
+			events: []schemas.Event{late, ev("1", schemas.Purchase, "u1", "p1", 0, "1.25")},
+			want: []schemas.ProductMetric{
+				{Pane: onTime(t0, 5*time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: dec("1.25"), DistinctUsers: 1},
+			},
+			counters: map[string]int64{"late.dropped": 1, "product_metrics.out": 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			events := beam.ParDo(s, atEventTime, beam.CreateList(s, tc.events))
+			rows := ProductMetrics(s, events, Config{WindowDuration: tc.window})
+			passert.EqualsList(s, beam.WindowInto(s, window0(), rows), tc.want)
+			pr, err := ptest.RunWithMetrics(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := telemetry.FromPipeline(pr).Counters
+			for name, want := range tc.counters {
+				if got[name] != want {
+					t.Errorf("counter %s = %d, want %d", name, got[name], want)
+				}
+			}
+		})
+	}
+}
+
+func window0() *window.Fn { return window.NewGlobalWindows() }
