@@ -18,13 +18,23 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(Event{}), func(e Event) []byte { return e.AppendBinary(nil) }, decodeEvent)
 	beam.RegisterCoder(reflect.TypeOf(DeadLetter{}), func(d DeadLetter) []byte { return d.AppendBinary(nil) }, decodeDeadLetter)
 	// Output rows are few (aggregates) and already JSON-shaped for BigQuery.
-	beam.RegisterCoder(reflect.TypeOf(ProductMetric{}), marshalJSON[ProductMetric], unmarshalJSON[ProductMetric])
+	// Beam names coder functions without their type arguments, so each type gets its own
+	// non-generic pair.
+	beam.RegisterCoder(reflect.TypeOf(ProductMetric{}), encodeProductMetric, decodeProductMetric)
+	beam.RegisterCoder(reflect.TypeOf(DeadLetterRow{}), encodeDeadLetterRow, decodeDeadLetterRow)
 }
 
-func marshalJSON[T any](v T) ([]byte, error) { return json.Marshal(v) }
+func encodeProductMetric(v ProductMetric) ([]byte, error) { return json.Marshal(v) }
 
-func unmarshalJSON[T any](b []byte) (T, error) {
-	var v T
+func decodeProductMetric(b []byte) (ProductMetric, error) {
+	var v ProductMetric
+	return v, json.Unmarshal(b, &v)
+}
+
+func encodeDeadLetterRow(v DeadLetterRow) ([]byte, error) { return json.Marshal(v) }
+
+func decodeDeadLetterRow(b []byte) (DeadLetterRow, error) {
+	var v DeadLetterRow
 	return v, json.Unmarshal(b, &v)
 }
 

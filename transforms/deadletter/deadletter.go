@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
@@ -20,6 +23,10 @@ const (
 	ReasonInvalidSchema = "invalid_schema"
 	ReasonWriteFailed   = "write_failed"
 )
+
+func init() {
+	register.Function1x1[schemas.DeadLetter, schemas.DeadLetterRow](toRow)
+}
 
 var counters sync.Map // reason -> telemetry.Counter
 
@@ -56,3 +63,17 @@ func FromEvent(ctx context.Context, step, reason string, e schemas.Event, err er
 	msg := schemas.Message{Data: payload, Attributes: e.Attributes, MessageID: e.MessageID, PublishTime: e.PublishTime}
 	return FromMessage(ctx, step, reason, msg, err)
 }
+
+// Rows turns dead letters from any number of steps into dead_letters table rows.
+//
+// Rows: PCollection<schemas.DeadLetter>... -> PCollection<schemas.DeadLetterRow>
+func Rows(s beam.Scope, dead ...beam.PCollection) beam.PCollection {
+	s = s.Scope("deadletter.Rows")
+	all := dead[0]
+	if len(dead) > 1 {
+		all = beam.Flatten(s, dead...)
+	}
+	return beam.ParDo(s, toRow, all)
+}
+
+func toRow(d schemas.DeadLetter) schemas.DeadLetterRow { return d.Row() }
