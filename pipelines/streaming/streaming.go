@@ -4,6 +4,8 @@
 package streaming
 
 import (
+	"time"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/tributary-dev/tributary/schemas"
@@ -23,6 +25,8 @@ type Config struct {
 	Options
 	// PubsubEndpoint (host:port) targets an emulator or the in-process server of local mode.
 	PubsubEndpoint string
+	// AckExtension is the ack deadline the source sets on messages it holds (0: the default).
+	AckExtension time.Duration
 }
 
 // Outputs are the pipeline's main collections, for tests and callers that add steps.
@@ -43,6 +47,7 @@ func Build(s beam.Scope, cfg Config) Outputs {
 		MaxOutOfOrderness:  o.MaxOutOfOrderness,
 		MaxMessages:        o.MaxMessages,
 		IdleTimeout:        o.IdleTimeout,
+		AckExtension:       cfg.AckExtension,
 	})
 	return Core(s, msgs, cfg.Options)
 }

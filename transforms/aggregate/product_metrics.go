@@ -88,7 +88,7 @@ type productMetricFn struct {
 	rows telemetry.Counter
 }
 
-func (fn *productMetricFn) Setup() { fn.rows = telemetry.NewCounter("product_metrics.out") }
+func (fn *productMetricFn) Setup() { fn.rows = telemetry.NewCounter("aggregate.out") }
 
 func (fn *productMetricFn) ProcessElement(ctx context.Context, pane beam.PaneInfo, w beam.Window, product string,
 	values func(*Contribution) bool, emit func(schemas.ProductMetric)) {

@@ -81,7 +81,7 @@ func TestProductMetrics(t *testing.T) {
 				{Pane: onTime(t0, time.Minute), ProductID: "p2", Category: "books", Purchases: 1, RevenueUSD: dec("10"), DistinctUsers: 1},
 				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Views: 1, DistinctUsers: 1},
 			},
-			counters: map[string]int64{"product_metrics.no_product": 1, "product_metrics.out": 3},
+			counters: map[string]int64{"product_metrics.no_product": 1, "aggregate.out": 3},
 		},
 		{
 			name:   "late events stay out and are counted",
@@ -90,7 +90,7 @@ func TestProductMetrics(t *testing.T) {
 			want: []schemas.ProductMetric{
 				{Pane: onTime(t0, 5*time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: dec("1.25"), DistinctUsers: 1},
 			},
-			counters: map[string]int64{"late.dropped": 1, "product_metrics.out": 1},
+			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 1},
 		},
 	}
 	for _, tc := range tests {

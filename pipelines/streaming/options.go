@@ -1,0 +1,83 @@
+package streaming
+
+import (
+	"time"
+
+	"github.com/tributary-dev/tributary/pipelines/options"
+)
+
+// Options configures the streaming pipeline. It is the single source of the
+// pipeline's flags, templates/streaming/metadata.json, the README parameter
+// table and the Terraform variables of terraform/modules/dataflow_streaming:
+// after changing it, run make generate (go run ./cmd/gendocs).
+type Options struct {
+	InputSubscription  string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
+	TimestampAttribute string        `flag:"timestampAttribute" default:"event_time" group:"Source" label:"Event time attribute" help:"Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), as with PubsubIO.withTimestampAttribute." example:"event_time" regex:"^[^\\s]{1,256}$"`
+	MaxOutOfOrderness  time.Duration `flag:"maxOutOfOrderness" default:"10s" group:"Event time" label:"Maximum out-of-orderness" help:"How far the watermark is held back behind the newest event time, so that events arriving up to this much out of order are still on time." example:"30s"`
+	AllowedLateness    time.Duration `flag:"allowedLateness" default:"0s" group:"Event time" label:"Allowed lateness" help:"How long after the watermark passes the end of a window late events still update it; later events are dropped and counted." example:"5m"`
+	MaxMessages        int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
+	IdleTimeout        time.Duration `flag:"idleTimeout" default:"0s" group:"Source" label:"Idle timeout" help:"Stop and drain after this long without a message; 0 never stops." example:"2m"`
+	DedupHorizon       time.Duration `flag:"dedupHorizon" default:"10m" group:"Processing" label:"Deduplication horizon" help:"How long an event_id is remembered to drop duplicates and redeliveries." example:"1h"`
+	ProductCatalog     string        `flag:"productCatalog" default:"testdata/reference/products.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Product catalog" help:"Product catalog CSV used to enrich events, a local path or a gs:// URI. The default is the sample catalog shipped with the repository and the template image." example:"gs://my-bucket/reference/products.csv"`
+	CurrencyRates      string        `flag:"currencyRates" default:"testdata/reference/currency_rates.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Currency rates" help:"Currency rates CSV (USD per unit of each currency) used to convert amounts, a local path or a gs:// URI. The default is the sample file shipped with the repository and the template image." example:"gs://my-bucket/reference/currency_rates.csv"`
+	ReferenceRefresh   time.Duration `flag:"referenceRefresh" default:"10m" group:"Enrichment" label:"Reference data refresh interval" help:"How often the product catalog and currency rates are reloaded." example:"1h"`
+	WindowDuration     time.Duration `flag:"windowDuration" default:"1m" group:"Aggregation" label:"Window duration" help:"Length of the fixed windows of the product_metrics aggregates, at most 24h." example:"5m"`
+	OutputDirectory    string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the file outputs, a local path or a gs:// URI: archive/ holds the raw archive and, in local runs, bq/<table>/ the BigQuery rows as newline-delimited JSON." example:"gs://my-bucket/tributary"`
+	GenerateEvents     int64         `flag:"generateEvents" default:"20000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
+	GenerateSeed       int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
+	ProgressInterval   time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
+}
+
+// Validate checks every option, in field order, and returns an
+// *options.FlagError naming the first bad flag.
+func (o Options) Validate() error {
+	return options.Validate(o, map[string]options.Rule{
+		"maxOutOfOrderness": func() string { return options.NonNegative(o.MaxOutOfOrderness) },
+		"allowedLateness":   func() string { return options.NonNegative(o.AllowedLateness) },
+		"maxMessages":       func() string { return options.NonNegative(o.MaxMessages) },
+		"idleTimeout":       func() string { return options.NonNegative(o.IdleTimeout) },
+		"dedupHorizon":      func() string { return options.Positive(o.DedupHorizon) },
+		"productCatalog":    func() string { return nonEmpty(o.ProductCatalog) },
+		"currencyRates":     func() string { return nonEmpty(o.CurrencyRates) },
+		"referenceRefresh":  func() string { return options.Positive(o.ReferenceRefresh) },
+		"windowDuration": func() string {
+			if o.WindowDuration <= 0 || o.WindowDuration > 24*time.Hour {
+				return "must be > 0 and <= 24h"
+			}
+			return ""
+		},
+		"outputDirectory":  func() string { return nonEmpty(o.OutputDirectory) },
+		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
+		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
+	})
+}
+
+func nonEmpty(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	return ""
+}
+
+// artefacts names what make generate derives from Options.
+var artefacts = options.Artefacts{
+	Pipeline: "streaming",
+	Source:   "pipelines/streaming/options.go",
+	Options:  Options{},
+	Name:     "Tributary streaming: Pub/Sub events to BigQuery and a GCS archive",
+	Description: "Reads commerce events from a Pub/Sub subscription; validates, deduplicates and " +
+		"enriches them; writes events, windowed product metrics and dead letters to BigQuery and " +
+		"the raw messages to an hourly, windowed archive on Cloud Storage.",
+	MetadataPath:  "templates/streaming/metadata.json",
+	TerraformPath: "terraform/modules/dataflow_streaming/variables.tf",
+	ReadmePath:    "README.md",
+	ReadmeBegin:   "<!-- BEGIN GENERATED: streaming parameters (make generate) -->",
+	ReadmeEnd:     "<!-- END GENERATED: streaming parameters -->",
+}
+
+// GeneratedFiles returns the wanted content of every file generated from
+// Options, keyed by its path under root (the repository root). cmd/gendocs
+// writes them; a test checks that the files on disk match.
+func GeneratedFiles(root string) (map[string][]byte, error) {
+	return artefacts.Files(root)
+}
