@@ -23,7 +23,7 @@ type Options struct {
 	ReferenceRefresh   time.Duration `flag:"referenceRefresh" default:"10m" group:"Enrichment" label:"Reference data refresh interval" help:"How often the product catalog and currency rates are reloaded." example:"1h"`
 	WindowDuration     time.Duration `flag:"windowDuration" default:"1m" group:"Aggregation" label:"Window duration" help:"Length of the fixed windows of the product_metrics aggregates, at most 24h." example:"5m"`
 	OutputDirectory    string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the file outputs, a local path or a gs:// URI: archive/ holds the raw archive and, in local runs, bq/<table>/ the BigQuery rows as newline-delimited JSON." example:"gs://my-bucket/tributary"`
-	GenerateEvents     int64         `flag:"generateEvents" default:"20000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
+	GenerateEvents     int64         `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
 	GenerateSeed       int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
 	ProgressInterval   time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
 }

@@ -38,7 +38,7 @@ func TestOptionsDefaults(t *testing.T) {
 		ReferenceRefresh:   10 * time.Minute,
 		WindowDuration:     time.Minute,
 		OutputDirectory:    "out",
-		GenerateEvents:     20000,
+		GenerateEvents:     50000,
 		GenerateSeed:       1,
 		ProgressInterval:   5 * time.Second,
 	}

@@ -1,0 +1,627 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+type tableType struct {
+	table string
+	row   reflect.Type
+}
+
+// tableTypes pairs every table that has a schema file with the Go row type written to it.
+var tableTypes = []tableType{
+	{TableEvents, reflect.TypeFor[Event]()},
+	{TableProductMetrics, reflect.TypeFor[ProductMetric]()},
+	{TableDeadLetters, reflect.TypeFor[DeadLetterRow]()},
+}
+
+var (
+	timeType    = reflect.TypeFor[time.Time]()
+	decimalType = reflect.TypeFor[Decimal]()
+	rawJSONType = reflect.TypeFor[json.RawMessage]()
+)
+
+// jsonField is a struct field as encoding/json sees it.
+type jsonField struct {
+	name     string
+	optional bool // omitempty or omitzero: the key may be absent
+	field    reflect.StructField
+}
+
+// jsonFields lists the JSON keys of struct type t in encoding order, flattening untagged
+// embedded structs as encoding/json does.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		optional := slices.Contains(strings.Split(opts, ","), "omitempty") ||
+			slices.Contains(strings.Split(opts, ","), "omitzero")
+		out = append(out, jsonField{name: name, optional: optional, field: f})
+	}
+	return out
+}
+
+// bqSchemaOf derives the BigQuery schema a Go row type implies. Mode is REQUIRED when the key is
+// always written and NULLABLE when it may be omitted. The one exception is a slice of structs:
+// BigQuery has no NULL or REQUIRED array, so it is REPEATED (an omitted or empty array loads as
+// an empty one).
+func bqSchemaOf(t *testing.T, typ reflect.Type) []TableField {
+	t.Helper()
+	var out []TableField
+	for _, f := range jsonFields(typ) {
+		ft := f.field.Type
+		col := TableField{Name: f.name, Mode: "REQUIRED"}
+		if f.optional {
+			col.Mode = "NULLABLE"
+		}
+		switch {
+		case ft == timeType:
+			col.Type = "TIMESTAMP"
+		case ft == decimalType:
+			col.Type = "NUMERIC"
+		case ft == rawJSONType, ft.Kind() == reflect.Map:
+			col.Type = "JSON"
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Uint8:
+			col.Type = "BYTES"
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			col.Type, col.Mode, col.Fields = "RECORD", "REPEATED", bqSchemaOf(t, ft.Elem())
+		case ft.Kind() == reflect.Struct:
+			col.Type, col.Fields = "RECORD", bqSchemaOf(t, ft)
+		case ft.Kind() == reflect.String:
+			col.Type = "STRING"
+		case ft.Kind() == reflect.Int64:
+			col.Type = "INT64"
+		case ft.Kind() == reflect.Bool:
+			col.Type = "BOOL"
+		default:
+			t.Fatalf("%s.%s: no BigQuery type for Go type %s", typ, f.field.Name, ft)
+		}
+		out = append(out, col)
+	}
+	return out
+}
+
+func TestTableSchemasMatchGoTypes(t *testing.T) {
+	for _, tt := range tableTypes {
+		t.Run(tt.table, func(t *testing.T) {
+			got, err := TableSchema(tt.table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bqSchemaOf(t, tt.row)
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(TableField{}, "Description")); diff != "" {
+				t.Errorf("bigquery/%s.json disagrees with %s (-from Go +from file):\n%s", tt.table, tt.row, diff)
+			}
+		})
+	}
+}
+
+var bqName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,299}$`)
+
+// TestTableSchemaFilesWellFormed checks what bq mk and Terraform would reject or silently default.
+func TestTableSchemaFilesWellFormed(t *testing.T) {
+	types := map[string]bool{"STRING": true, "BYTES": true, "INT64": true, "FLOAT64": true, "BOOL": true,
+		"TIMESTAMP": true, "DATE": true, "NUMERIC": true, "BIGNUMERIC": true, "JSON": true, "RECORD": true}
+	modes := map[string]bool{"NULLABLE": true, "REQUIRED": true, "REPEATED": true}
+	var check func(path string, fields []TableField)
+	check = func(path string, fields []TableField) {
+		if len(fields) == 0 {
+			t.Errorf("%s: no fields", path)
+		}
+		seen := map[string]bool{}
+		for _, f := range fields {
+			p := path + "." + f.Name
+			if !bqName.MatchString(f.Name) {
+				t.Errorf("%s: invalid column name", p)
+			}
+			if seen[strings.ToLower(f.Name)] { // BigQuery column names are case-insensitive
+				t.Errorf("%s: duplicate column", p)
+			}
+			seen[strings.ToLower(f.Name)] = true
+			if !types[f.Type] {
+				t.Errorf("%s: type %q", p, f.Type)
+			}
+			if !modes[f.Mode] {
+				t.Errorf("%s: mode %q (every field needs an explicit mode)", p, f.Mode)
+			}
+			if f.Description == "" {
+				t.Errorf("%s: no description", p)
+			}
+			if (f.Type == "RECORD") != (f.Fields != nil) {
+				t.Errorf("%s: fields must be given exactly for RECORD", p)
+			}
+			if f.Type == "RECORD" {
+				check(p, f.Fields)
+			}
+		}
+	}
+
+	files, err := fs.Glob(tableSchemas, "bigquery/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		table := strings.TrimSuffix(strings.TrimPrefix(file, "bigquery/"), ".json")
+		if !slices.ContainsFunc(tableTypes, func(tt tableType) bool { return tt.table == table }) {
+			t.Errorf("%s has no Go row type in tableTypes, so nothing checks it", file)
+		}
+		fields, err := TableSchema(table)
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		check(table, fields)
+	}
+}
+
+func TestTableSchemaUnknown(t *testing.T) {
+	for _, table := range []string{TableTrendingProducts, TableUserSessions, TableFraudAlerts, "nope", "../embed"} {
+		if _, err := TableSchema(table); !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("TableSchema(%q) error = %v, want not-exist", table, err)
+		}
+	}
+}
+
+// TestRowsLoadIntoTables marshals rows as the local BigQuery output does and checks every line as
+// `bq load --source_format=NEWLINE_DELIMITED_JSON` would: each key a column, each REQUIRED column
+// present and non-null, each value of the column's type.
+func TestRowsLoadIntoTables(t *testing.T) {
+	at := time.Date(2025, 3, 14, 15, 9, 26, 535_000_000, time.UTC)
+	full := Event{
+		EventID: "e-1", EventType: Purchase, EventTime: at, UserID: "u-1", SessionHint: "s-1",
+		ProductID: "p-0001", Quantity: 2, Amount: 3998 * DecimalScale / 100, Currency: "EUR",
+		Device: Device{OS: "ios", Country: "DE"}, Attributes: map[string]string{"campaign": "spring"},
+		SchemaVersion: 1, Extra: json.RawMessage(`{"coupon":"X1","tags":[1,2]}`), MessageID: "m-1",
+		PublishTime: at.Add(time.Second), Category: "electronics", ListPrice: 1999 * DecimalScale / 100,
+		AmountUSD: 43390294 * DecimalScale / 1_000_000, Late: true,
+	}
+	rows := []struct {
+		name  string
+		table string
+		row   any
+	}{
+		{"full event", TableEvents, full},
+		{"minimal page view", TableEvents, Event{EventID: "e-2", EventType: PageView, EventTime: at, UserID: "u", Currency: "USD", SchemaVersion: 1}},
+		{"zero event", TableEvents, Event{}},
+		{"product metric", TableProductMetrics, ProductMetric{
+			Pane:      Pane{WindowStart: at, WindowEnd: at.Add(time.Minute), PaneIndex: 1, PaneTiming: PaneLate, IsFinal: true},
+			ProductID: "p-0001", Category: "books", Views: 10, Carts: 3, Purchases: 2, Refunds: 1,
+			RevenueUSD: 5 * DecimalScale, RefundsUSD: DecimalScale / 4, DistinctUsers: 7,
+		}},
+		{"zero product metric", TableProductMetrics, ProductMetric{}},
+		{"dead letter", TableDeadLetters, DeadLetter{
+			Step: "decode", Reason: "invalid_json", Error: "unexpected end", Payload: []byte(`{"a":`),
+			Attributes: map[string]string{"b": "2", "a": "1"}, MessageID: "m", PublishTime: at, Time: at,
+		}.Row()},
+		{"binary dead letter", TableDeadLetters, DeadLetter{Step: "decode", Reason: "too_large", Error: "x", Payload: []byte{0xff, 0xfe}, Time: at}.Row()},
+		{"zero dead letter", TableDeadLetters, DeadLetter{}.Row()},
+	}
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			line, err := json.Marshal(tt.row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.ContainsAny(line, "\n") {
+				t.Fatalf("row spans lines: %s", line)
+			}
+			schema, err := TableSchema(tt.table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(line))
+			dec.UseNumber()
+			var obj map[string]any
+			if err := dec.Decode(&obj); err != nil {
+				t.Fatal(err)
+			}
+			for _, problem := range loadProblems(schema, obj, "") {
+				t.Errorf("%s\nline: %s", problem, line)
+			}
+		})
+	}
+}
+
+// loadProblems lists why obj would not load into a table with the given columns.
+func loadProblems(schema []TableField, obj map[string]any, prefix string) []string {
+	var problems []string
+	cols := map[string]TableField{}
+	for _, f := range schema {
+		cols[f.Name] = f
+	}
+	for k := range obj {
+		if _, ok := cols[k]; !ok {
+			problems = append(problems, fmt.Sprintf("%s%s: no such column", prefix, k))
+		}
+	}
+	for _, f := range schema {
+		path := prefix + f.Name
+		v, present := obj[f.Name]
+		if !present || v == nil {
+			if f.Mode == "REQUIRED" {
+				problems = append(problems, path+": REQUIRED column missing or null")
+			}
+			continue
+		}
+		if f.Mode == "REPEATED" {
+			items, ok := v.([]any)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s: REPEATED column holds %T", path, v))
+				continue
+			}
+			for i, item := range items {
+				problems = append(problems, valueProblems(f, item, fmt.Sprintf("%s[%d]", path, i))...)
+			}
+			continue
+		}
+		problems = append(problems, valueProblems(f, v, path)...)
+	}
+	return problems
+}
+
+func valueProblems(f TableField, v any, path string) []string {
+	bad := func(why string) []string { return []string{fmt.Sprintf("%s: %s: %v (%T)", path, why, v, v)} }
+	switch f.Type {
+	case "STRING":
+		if s, ok := v.(string); !ok || !utf8.ValidString(s) {
+			return bad("not a UTF-8 string")
+		}
+	case "INT64":
+		n, ok := v.(json.Number)
+		if !ok {
+			return bad("not a number")
+		}
+		if i, err := strconv.ParseInt(string(n), 10, 64); err != nil || math.Abs(float64(i)) > 1<<53 {
+			return bad("not an integer a JSON reader keeps exactly")
+		}
+	case "BOOL":
+		if _, ok := v.(bool); !ok {
+			return bad("not a bool")
+		}
+	case "NUMERIC":
+		s, ok := v.(string)
+		if n, isNum := v.(json.Number); isNum {
+			s, ok = string(n), true
+		}
+		if _, err := ParseDecimal(s); !ok || err != nil {
+			return bad("not a NUMERIC")
+		}
+	case "TIMESTAMP":
+		s, ok := v.(string)
+		if !ok {
+			return bad("not a string")
+		}
+		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+			return bad("not RFC 3339")
+		}
+	case "BYTES":
+		s, ok := v.(string)
+		if !ok {
+			return bad("not a string")
+		}
+		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+			return bad("not base64")
+		}
+	case "JSON":
+		// Any JSON value loads into a JSON column.
+	case "RECORD":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return bad("not an object")
+		}
+		return loadProblems(f.Fields, m, path+".")
+	default:
+		return bad("unhandled type " + f.Type)
+	}
+	return nil
+}
+
+// eventSchemaDoc is the part of the event JSON Schema the tests read directly.
+type eventSchemaDoc struct {
+	Schema               string                    `json:"$schema"`
+	Type                 string                    `json:"type"`
+	Required             []string                  `json:"required"`
+	Properties           map[string]propertySchema `json:"properties"`
+	AdditionalProperties *bool                     `json:"additionalProperties"`
+}
+
+type propertySchema struct {
+	Type       string                    `json:"type"`
+	Properties map[string]propertySchema `json:"properties"`
+	MaxLength  *int                      `json:"maxLength"`
+	Pattern    string                    `json:"pattern"`
+	Default    any                       `json:"default"`
+	Const      any                       `json:"const"`
+	Enum       []string                  `json:"enum"`
+}
+
+// jsonSchemaType is the JSON Schema type a Go field's JSON encoding has.
+func jsonSchemaType(t *testing.T, ft reflect.Type) string {
+	t.Helper()
+	switch {
+	case ft == timeType, ft.Kind() == reflect.String:
+		return "string"
+	case ft == decimalType:
+		return "number"
+	case ft.Kind() == reflect.Int64:
+		return "integer"
+	case ft.Kind() == reflect.Struct, ft.Kind() == reflect.Map:
+		return "object"
+	}
+	t.Fatalf("no JSON Schema type for %s", ft)
+	return ""
+}
+
+// TestEventJSONSchemaMatchesEvent checks that the JSON Schema's properties are exactly the payload
+// fields of Event (those before Extra), with matching types.
+func TestEventJSONSchemaMatchesEvent(t *testing.T) {
+	var doc eventSchemaDoc
+	if err := json.Unmarshal(EventJSONSchema(), &doc); err != nil {
+		t.Fatalf("event.v1.schema.json: %v", err)
+	}
+	if doc.Schema != "https://json-schema.org/draft/2020-12/schema" || doc.Type != "object" {
+		t.Errorf("$schema = %q, type = %q; want draft 2020-12 object", doc.Schema, doc.Type)
+	}
+	if doc.AdditionalProperties == nil || !*doc.AdditionalProperties {
+		t.Error("additionalProperties must be true: unknown fields are kept, not rejected")
+	}
+
+	want := map[string]string{}
+	wantDevice := map[string]string{}
+	optional := map[string]bool{}
+	for _, f := range jsonFields(reflect.TypeFor[Event]()) {
+		if f.field.Name == "Extra" {
+			break // the rest is filled in by the pipeline
+		}
+		want[f.name] = jsonSchemaType(t, f.field.Type)
+		optional[f.name] = f.optional
+	}
+	for _, f := range jsonFields(reflect.TypeFor[Device]()) {
+		wantDevice[f.name] = jsonSchemaType(t, f.field.Type)
+	}
+	got := map[string]string{}
+	for name, p := range doc.Properties {
+		got[name] = p.Type
+	}
+	gotDevice := map[string]string{}
+	for name, p := range doc.Properties["device"].Properties {
+		gotDevice[name] = p.Type
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("schema properties vs Event payload fields (-Go +schema):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantDevice, gotDevice); diff != "" {
+		t.Errorf("schema device properties vs Device (-Go +schema):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"event_id", "event_type", "event_time", "user_id"}, doc.Required); diff != "" {
+		t.Errorf("required (-want +got):\n%s", diff)
+	}
+	for _, name := range doc.Required {
+		if optional[name] {
+			t.Errorf("%s is required by the schema but omitempty in Event", name)
+		}
+	}
+	if diff := cmp.Diff([]string{PageView, AddToCart, Purchase, Refund}, doc.Properties["event_type"].Enum); diff != "" {
+		t.Errorf("event_type enum (-Go constants +schema):\n%s", diff)
+	}
+	if p := doc.Properties["event_id"]; p.MaxLength == nil || *p.MaxLength != 128 {
+		t.Errorf("event_id maxLength = %v, want 128", p.MaxLength)
+	}
+	if p := doc.Properties["currency"]; p.Default != "USD" {
+		t.Errorf("currency default = %v, want USD", p.Default)
+	}
+	if p := doc.Properties["schema_version"]; p.Default != 1.0 || p.Const != 1.0 {
+		t.Errorf("schema_version default, const = %v, %v; want 1, 1", p.Default, p.Const)
+	}
+}
+
+// TestEventJSONSchemaValidates runs documents through the schema with a small validator for the
+// keywords the schema uses, and checks that every valid document also decodes into Event.
+func TestEventJSONSchemaValidates(t *testing.T) {
+	var schema any
+	dec := json.NewDecoder(bytes.NewReader(EventJSONSchema()))
+	dec.UseNumber()
+	if err := dec.Decode(&schema); err != nil {
+		t.Fatal(err)
+	}
+	base := `"event_id":"e-1","event_time":"2025-03-14T15:09:26.535+01:00","user_id":"u-1"`
+	tests := []struct {
+		name  string
+		doc   string
+		valid bool
+	}{
+		{"page view without product", `{` + base + `,"event_type":"page_view"}`, true},
+		{"purchase", `{` + base + `,"event_type":"purchase","product_id":"p-0001","quantity":2,"amount":39.98,"currency":"EUR","device":{"os":"ios","country":"DE"},"attributes":{"k":"v"},"schema_version":1}`, true},
+		{"refund with integer amount", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":5}`, true},
+		{"add to cart without amount", `{` + base + `,"event_type":"add_to_cart","product_id":"p-1","quantity":1}`, true},
+		{"unknown fields kept", `{` + base + `,"event_type":"page_view","campaign":{"id":7},"device":{"os":"x","browser":"y"}}`, true},
+		{"UTC zone", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, true},
+		{"event_id 128 chars", `{"event_id":"` + strings.Repeat("é", 128) + `","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, true},
+		{"event_id 129 chars", `{"event_id":"` + strings.Repeat("a", 129) + `","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, false},
+		{"empty event_id", `{"event_id":"","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, false},
+		{"missing user_id", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26Z"}`, false},
+		{"missing event_type", `{` + base + `}`, false},
+		{"unknown event_type", `{` + base + `,"event_type":"click"}`, false},
+		{"event_time without zone", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26","user_id":"u"}`, false},
+		{"event_time as number", `{"event_id":"e","event_type":"page_view","event_time":1741961366,"user_id":"u"}`, false},
+		{"purchase without amount", `{` + base + `,"event_type":"purchase","product_id":"p-1"}`, false},
+		{"refund without amount", `{` + base + `,"event_type":"refund","product_id":"p-1"}`, false},
+		{"purchase without product", `{` + base + `,"event_type":"purchase","amount":1}`, false},
+		{"add to cart without product", `{` + base + `,"event_type":"add_to_cart"}`, false},
+		{"negative quantity", `{` + base + `,"event_type":"page_view","quantity":-1}`, false},
+		{"fractional quantity", `{` + base + `,"event_type":"page_view","quantity":1.5}`, false},
+		{"negative amount", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":-0.01}`, false},
+		{"amount as string", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":"5"}`, false},
+		{"lower-case currency", `{` + base + `,"event_type":"page_view","currency":"usd"}`, false},
+		{"four-letter currency", `{` + base + `,"event_type":"page_view","currency":"USDT"}`, false},
+		{"schema_version 2", `{` + base + `,"event_type":"page_view","schema_version":2}`, false},
+		{"non-string attribute", `{` + base + `,"event_type":"page_view","attributes":{"n":1}}`, false},
+		{"device not an object", `{` + base + `,"event_type":"page_view","device":"ios"}`, false},
+		{"not an object", `[1]`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := json.NewDecoder(strings.NewReader(tt.doc))
+			d.UseNumber()
+			var doc any
+			if err := d.Decode(&doc); err != nil {
+				t.Fatal(err)
+			}
+			errs := validate(t, schema, doc, "$")
+			if got := len(errs) == 0; got != tt.valid {
+				t.Errorf("valid = %v, want %v; problems: %v", got, tt.valid, errs)
+			}
+			if tt.valid {
+				var e Event
+				if err := json.Unmarshal([]byte(tt.doc), &e); err != nil {
+					t.Errorf("schema-valid document does not decode into Event: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// validate implements the JSON Schema keywords event.v1.schema.json uses, and fails the test on
+// any other, so the schema cannot silently outgrow what this test checks.
+func validate(t *testing.T, schema, v any, path string) []string {
+	t.Helper()
+	s, ok := schema.(map[string]any)
+	if !ok {
+		if b, isBool := schema.(bool); isBool {
+			if b {
+				return nil
+			}
+			return []string{path + ": false schema"}
+		}
+		t.Fatalf("%s: schema is %T", path, schema)
+	}
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, path+": "+fmt.Sprintf(format, args...)) }
+	obj, isObj := v.(map[string]any)
+	for kw, arg := range s {
+		switch kw {
+		case "$schema", "$id", "title", "description", "default", "format":
+			// Annotations (format is an annotation in 2020-12; event_time's pattern asserts it).
+		case "type":
+			if !hasType(v, arg.(string)) {
+				fail("not of type %s", arg)
+			}
+		case "enum":
+			if !slices.ContainsFunc(arg.([]any), func(e any) bool { return reflect.DeepEqual(e, v) }) {
+				fail("%v not in enum", v)
+			}
+		case "const":
+			if !reflect.DeepEqual(arg, v) {
+				fail("%v is not %v", v, arg)
+			}
+		case "minLength", "maxLength":
+			str, isStr := v.(string)
+			n, _ := arg.(json.Number).Int64()
+			if isStr && ((kw == "minLength" && int64(utf8.RuneCountInString(str)) < n) ||
+				(kw == "maxLength" && int64(utf8.RuneCountInString(str)) > n)) {
+				fail("length %d violates %s %d", utf8.RuneCountInString(str), kw, n)
+			}
+		case "pattern":
+			if str, isStr := v.(string); isStr && !regexp.MustCompile(arg.(string)).MatchString(str) {
+				fail("%q does not match %s", str, arg)
+			}
+		case "minimum":
+			if n, isNum := v.(json.Number); isNum {
+				x, _ := n.Float64()
+				m, _ := arg.(json.Number).Float64()
+				if x < m {
+					fail("%v < minimum %v", x, m)
+				}
+			}
+		case "required":
+			for _, name := range arg.([]any) {
+				if _, present := obj[name.(string)]; isObj && !present {
+					fail("missing required %s", name)
+				}
+			}
+		case "properties":
+			for name, sub := range arg.(map[string]any) {
+				if pv, present := obj[name]; isObj && present {
+					errs = append(errs, validate(t, sub, pv, path+"."+name)...)
+				}
+			}
+		case "additionalProperties":
+			props, _ := s["properties"].(map[string]any)
+			for name, pv := range obj {
+				if _, declared := props[name]; !declared {
+					errs = append(errs, validate(t, arg, pv, path+"."+name)...)
+				}
+			}
+		case "not":
+			if len(validate(t, arg, v, path)) == 0 {
+				fail("matches a 'not' schema")
+			}
+		case "allOf":
+			for _, sub := range arg.([]any) {
+				errs = append(errs, validate(t, sub, v, path)...)
+			}
+		case "if":
+			if len(validate(t, arg, v, path)) == 0 {
+				if then, has := s["then"]; has {
+					errs = append(errs, validate(t, then, v, path)...)
+				}
+			}
+		case "then":
+			// Applied with "if".
+		default:
+			t.Fatalf("%s: keyword %q is not implemented by this test's validator", path, kw)
+		}
+	}
+	return errs
+}
+
+func hasType(v any, typ string) bool {
+	switch typ {
+	case "object":
+		_, ok := v.(map[string]any)
+		return ok
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "number":
+		_, ok := v.(json.Number)
+		return ok
+	case "integer":
+		n, ok := v.(json.Number)
+		if !ok {
+			return false
+		}
+		f, err := n.Float64()
+		return err == nil && f == math.Trunc(f)
+	}
+	return false
+}

@@ -1,0 +1,296 @@
+package enrich
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tributary-dev/tributary/schemas"
+)
+
+const (
+	shippedCatalog = "../../testdata/reference/products.csv"
+	shippedRates   = "../../testdata/reference/currency_rates.csv"
+)
+
+func dec(t testing.TB, s string) schemas.Decimal {
+	t.Helper()
+	d, err := schemas.ParseDecimal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// writeFile writes content to name in dir and returns its path.
+func writeFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadShippedReference(t *testing.T) {
+	ref, err := LoadReference(context.Background(), shippedCatalog, shippedRates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.products) != 200 {
+		t.Errorf("%d products, want 200", len(ref.products))
+	}
+	categories := map[string]int{}
+	for i := 1; i <= 200; i++ {
+		id := fmt.Sprintf("p-%04d", i)
+		p, ok := ref.products[id]
+		if !ok {
+			t.Errorf("product %s missing", id)
+			continue
+		}
+		if p.listPriceUSD <= 0 {
+			t.Errorf("product %s has list price %s", id, p.listPriceUSD)
+		}
+		categories[p.category]++
+	}
+	wantCategories := []string{"apparel", "beauty", "books", "electronics", "grocery", "home", "sports", "toys"}
+	gotCategories := slices.Sorted(func(yield func(string) bool) {
+		for c := range categories {
+			if !yield(c) {
+				return
+			}
+		}
+	})
+	if diff := cmp.Diff(wantCategories, gotCategories); diff != "" {
+		t.Errorf("categories (-want +got):\n%s", diff)
+	}
+	for _, code := range []string{"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "INR", "BRL", "MXN"} {
+		if ref.rates[code] <= 0 {
+			t.Errorf("no rate for %s", code)
+		}
+	}
+	if got, want := ref.rates["USD"], dec(t, "1"); got != want {
+		t.Errorf("USD rate = %s, want %s", got, want)
+	}
+	if got, want := ref.rates["EUR"], dec(t, "1.0853"); got != want {
+		t.Errorf("EUR rate = %s, want %s", got, want)
+	}
+	if want := time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC); !ref.ratesAsOf.Equal(want) {
+		t.Errorf("rates as of %v, want %v", ref.ratesAsOf, want)
+	}
+}
+
+const (
+	goodCatalog = "product_id,name,category,list_price,currency\np-1,Mug,home,12.50,USD\np-2,Buch,books,20,EUR\n"
+	goodRates   = "currency,usd_per_unit,as_of\nUSD,1,2025-01-15\nEUR,1.0853,2025-01-15\n"
+)
+
+func TestLoadReferenceErrors(t *testing.T) {
+	tests := []struct {
+		name             string
+		catalog, rates   string // file contents; "-" means the file does not exist
+		wantErrContains  []string
+		wantNamesCatalog bool // the error names the catalog path (else the rates path)
+	}{
+		{name: "missing catalog", catalog: "-", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"loading product catalog"}},
+		{name: "missing rates", catalog: goodCatalog, rates: "-", wantErrContains: []string{"loading currency rates"}},
+		{name: "empty catalog", catalog: "", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"empty file"}},
+		{name: "catalog header only", catalog: "product_id,name,category,list_price,currency\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"no data rows"}},
+		{name: "catalog wrong header", catalog: "id,name,category,price,currency\np-1,Mug,home,1,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 1: header"}},
+		{name: "catalog short row", catalog: goodCatalog + "p-3,Lamp,home,9\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 4", "wrong number of fields"}},
+		{name: "catalog bad price", catalog: goodCatalog + "p-3,Lamp,home,9.99.9,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{`line 4: list_price "9.99.9"`}},
+		{name: "catalog negative price", catalog: goodCatalog + "p-3,Lamp,home,-9,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 4", "negative"}},
+		{name: "catalog duplicate id", catalog: goodCatalog + "p-1,Mug again,home,1,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 4: product p-1 listed twice"}},
+		{name: "catalog empty id", catalog: goodCatalog + ",Lamp,home,1,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 4: empty product_id"}},
+		{name: "catalog empty category", catalog: goodCatalog + "p-3,Lamp,,1,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 4: product p-3 has no category"}},
+		{name: "catalog currency without rate", catalog: goodCatalog + "p-3,Lamp,home,1,GBP\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{`line 4: currency "GBP"`}},
+		{name: "catalog bad quoting", catalog: goodCatalog + "p-3,\"Lamp,home,1,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 4"}},
+		{name: "comment lines count", catalog: "# generated\n" + goodCatalog + "# note\np-3,Lamp,home,x,USD\n", rates: goodRates, wantNamesCatalog: true, wantErrContains: []string{"line 6"}},
+		{name: "rates lower-case code", catalog: goodCatalog, rates: goodRates + "gbp,1.27,2025-01-15\n", wantErrContains: []string{`line 4: currency "gbp"`}},
+		{name: "rates zero", catalog: goodCatalog, rates: goodRates + "GBP,0,2025-01-15\n", wantErrContains: []string{"line 4: usd_per_unit of GBP is 0"}},
+		{name: "rates bad number", catalog: goodCatalog, rates: goodRates + "GBP,1.27x,2025-01-15\n", wantErrContains: []string{`line 4: usd_per_unit "1.27x"`}},
+		{name: "rates too precise", catalog: goodCatalog, rates: goodRates + "GBP,1.2700000001,2025-01-15\n", wantErrContains: []string{"line 4", "fractional digits"}},
+		{name: "rates bad date", catalog: goodCatalog, rates: goodRates + "GBP,1.27,15/01/2025\n", wantErrContains: []string{`line 4: as_of "15/01/2025"`}},
+		{name: "rates USD not 1", catalog: goodCatalog, rates: "currency,usd_per_unit,as_of\nUSD,1.01,2025-01-15\n", wantErrContains: []string{"line 2: usd_per_unit of USD is 1.01"}},
+		{name: "rates duplicate", catalog: goodCatalog, rates: goodRates + "EUR,1.09,2025-01-16\n", wantErrContains: []string{"line 4: currency EUR listed twice"}},
+		{name: "rates wrong header", catalog: goodCatalog, rates: "currency,rate\nEUR,1.08\n", wantErrContains: []string{"line 1: header"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			catalog, rates := filepath.Join(dir, "products.csv"), filepath.Join(dir, "rates.csv")
+			if tt.catalog != "-" {
+				writeFile(t, dir, "products.csv", tt.catalog)
+			}
+			if tt.rates != "-" {
+				writeFile(t, dir, "rates.csv", tt.rates)
+			}
+			_, err := LoadReference(context.Background(), catalog, rates)
+			if err == nil {
+				t.Fatal("LoadReference succeeded, want an error")
+			}
+			path := rates
+			if tt.wantNamesCatalog {
+				path = catalog
+			}
+			for _, want := range append(tt.wantErrContains, path) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReferenceUnknownScheme(t *testing.T) {
+	_, err := LoadReference(context.Background(), "nofs://bucket/products.csv", shippedRates)
+	if err == nil || !strings.Contains(err.Error(), "nofs://bucket/products.csv") {
+		t.Errorf("error = %v, want one naming the path", err)
+	}
+}
+
+func TestApply(t *testing.T) {
+	dir := t.TempDir()
+	ref, err := LoadReference(context.Background(),
+		writeFile(t, dir, "products.csv", goodCatalog+"p-3,Tea,grocery,0.000000001,JPY\n"),
+		writeFile(t, dir, "rates.csv", goodRates+"JPY,0.0067,2025-01-16\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
+	base := schemas.Event{EventID: "e", EventTime: at, UserID: "u", SchemaVersion: 1}
+	with := func(f func(*schemas.Event)) schemas.Event {
+		e := base
+		f(&e)
+		return e
+	}
+	tests := []struct {
+		name     string
+		in, want schemas.Event
+		miss     bool
+	}{
+		{
+			name: "known product in USD",
+			in: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "25"), "USD"
+			}),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "25"), "USD"
+				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "25")
+			}),
+		},
+		{
+			name: "EUR converts exactly",
+			in: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "EUR"
+			}),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "EUR"
+				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "108.53")
+			}),
+		},
+		{
+			name: "refund in JPY",
+			in: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Refund, "p-1", dec(t, "1500"), "JPY"
+			}),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Refund, "p-1", dec(t, "1500"), "JPY"
+				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "10.05")
+			}),
+		},
+		{
+			name: "catalog price in EUR is listed in USD",
+			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-2", "USD" }),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-2", "USD"
+				e.Category, e.ListPrice = "books", dec(t, "21.706")
+			}),
+		},
+		{
+			name: "tiny JPY list price rounds to zero USD",
+			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-3", "USD" }),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-3", "USD"
+				e.Category = "grocery"
+			}),
+		},
+		{
+			name: "empty currency means USD",
+			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Amount = schemas.Purchase, "p-1", dec(t, "7.5") }),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "7.5"), "USD"
+				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "7.5")
+			}),
+		},
+		{
+			name: "unknown product",
+			in: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-404", dec(t, "100"), "EUR"
+			}),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-404", dec(t, "100"), "EUR"
+				e.Category, e.AmountUSD = UnknownCategory, dec(t, "108.53")
+			}),
+			miss: true,
+		},
+		{
+			name: "unknown currency",
+			in: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "XAU"
+			}),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "XAU"
+				e.Category, e.ListPrice = "home", dec(t, "12.5")
+			}),
+			miss: true,
+		},
+		{
+			name: "page view without product is no miss",
+			in:   with(func(e *schemas.Event) { e.EventType, e.Currency = schemas.PageView, "USD" }),
+			want: with(func(e *schemas.Event) { e.EventType, e.Currency = schemas.PageView, "USD" }),
+		},
+		{
+			name: "page view of an unknown product",
+			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Currency = schemas.PageView, "p-404", "USD" }),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.ProductID, e.Currency, e.Category = schemas.PageView, "p-404", "USD", UnknownCategory
+			}),
+			miss: true,
+		},
+		{
+			name: "purchase without product is a miss",
+			in:   with(func(e *schemas.Event) { e.EventType, e.Amount, e.Currency = schemas.Purchase, dec(t, "1"), "USD" }),
+			want: with(func(e *schemas.Event) {
+				e.EventType, e.Amount, e.Currency, e.Category, e.AmountUSD = schemas.Purchase, dec(t, "1"), "USD", UnknownCategory, dec(t, "1")
+			}),
+			miss: true,
+		},
+		{
+			name: "earlier enrichment is overwritten",
+			in: with(func(e *schemas.Event) {
+				e.EventType, e.Currency, e.Category, e.ListPrice, e.AmountUSD = schemas.PageView, "USD", "stale", 5, 5
+			}),
+			want: with(func(e *schemas.Event) { e.EventType, e.Currency = schemas.PageView, "USD" }),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.in
+			miss := ref.Apply(&got)
+			if miss != tt.miss {
+				t.Errorf("miss = %v, want %v", miss, tt.miss)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Apply (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
