@@ -36,7 +36,9 @@ const (
 	DefaultAckExtension = time.Minute
 	DefaultPullBatch    = 1000
 	idlePoll            = 500 * time.Millisecond
-	ackBatch            = 1000 // ids per Acknowledge/ModifyAckDeadline request, well under the 512 KB limit
+	pullWait            = 5 * time.Second  // how long the first pull of a round waits for messages
+	pullTimeout         = 30 * time.Second // a bound on any pull, far above its normal latency
+	ackBatch            = 1000             // ids per Acknowledge/ModifyAckDeadline request, well under the 512 KB limit
 )
 
 // ReadConfig configures Read.
@@ -207,7 +209,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 		if fn.MaxMessages > 0 {
 			want = min(want, fn.MaxMessages-read)
 		}
-		msgs, err := fn.pull(ctx, int32(want), fn.MaxRoundTime-time.Since(start))
+		// Only the first pull of a round waits for messages; later ones return at once so the
+		// round ends when the backlog is drained.
+		msgs, err := fn.pull(ctx, int32(want), read == rest.Read)
 		if err != nil {
 			return sdf.StopProcessing(), err
 		}
@@ -263,13 +267,21 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 	return sdf.ResumeProcessingIn(0), nil
 }
 
-// pull asks for up to n messages, waiting at most wait. An empty result is not an error.
-func (fn *readFn) pull(ctx context.Context, n int32, wait time.Duration) ([]*pubsubpb.ReceivedMessage, error) {
-	pctx, cancel := context.WithTimeout(ctx, max(wait, 100*time.Millisecond))
+// pull asks for up to n messages. A pull is never cancelled early: a server may already have
+// handed out messages that a cancelled call would lose until their ack deadline expires. A
+// waiting pull (the emulator holds an empty one open almost to its deadline) is bounded by
+// pullWait, after which an empty result is returned.
+func (fn *readFn) pull(ctx context.Context, n int32, wait bool) ([]*pubsubpb.ReceivedMessage, error) {
+	timeout := pullTimeout
+	if wait {
+		timeout = pullWait
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := fn.client.SubscriptionAdminClient.Pull(pctx, &pubsubpb.PullRequest{Subscription: fn.Subscription, MaxMessages: n})
+	resp, err := fn.client.SubscriptionAdminClient.Pull(pctx, &pubsubpb.PullRequest{
+		Subscription: fn.Subscription, MaxMessages: n, ReturnImmediately: !wait})
 	if err != nil {
-		if code := status.Code(err); code == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+		if wait && (status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded)) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("pulling from %s: %w", fn.Subscription, err)
