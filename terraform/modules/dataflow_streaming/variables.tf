@@ -113,7 +113,7 @@ variable "window_duration" {
 
 variable "output_directory" {
   type        = string
-  description = "Root of the file outputs, a local path or a gs:// URI: archive/ holds the raw archive and, in local runs, bq/<table>/ the BigQuery rows as newline-delimited JSON. For example: gs://my-bucket/tributary. Null keeps the pipeline default (out)."
+  description = "Root of the local file outputs: archive/ holds the raw archive and bq/<table>/ the BigQuery rows as newline-delimited JSON. A local path for now; gs:// and the BigQuery Storage Write API come with the production sinks. For example: /data/tributary. Null keeps the pipeline default (out)."
   default     = null
 }
 
