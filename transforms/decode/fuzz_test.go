@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"regexp"
@@ -44,10 +45,28 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		orig := bytes.Clone(data)
-		ev, err := decode.Parse(schemas.Message{Data: data, MessageID: "m1", PublishTime: publishTime})
-		if !bytes.Equal(data, orig) {
+		// Parse reads the payload in place: results must not change when its bytes are reused.
+		buf := bytes.Clone(data)
+		ev, err := decode.Parse(schemas.Message{Data: buf, MessageID: "m1", PublishTime: publishTime})
+		if !bytes.Equal(buf, data) {
 			t.Fatalf("Parse changed its input")
+		}
+		var before schemas.Event
+		if err := before.UnmarshalBinary(ev.AppendBinary(nil)); err != nil { // a deep copy
+			t.Fatal(err)
+		}
+		var errBefore string
+		if err != nil {
+			errBefore = fmt.Sprintf("%#v", err)
+		}
+		for i := range buf {
+			buf[i] = 0
+		}
+		if diff := cmp.Diff(before, ev, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("Parse(%q): event changed with the payload bytes (-before +after):\n%s", data, diff)
+		}
+		if err != nil && fmt.Sprintf("%#v", err) != errBefore {
+			t.Fatalf("Parse(%q): error changed with the payload bytes: %s, now %#v", data, errBefore, err)
 		}
 		if err != nil {
 			checkRejected(t, data, err)

@@ -87,7 +87,8 @@ func (p *parser) fail(e *Error) {
 }
 
 // Parse decodes and validates one message against the v1 envelope. On failure the error is an
-// *Error whose Reason is the dead-letter reason. Neither result shares memory with msg.Data.
+// *Error whose Reason is the dead-letter reason. msg.Data must not change during the call;
+// neither result shares memory with it.
 func Parse(msg schemas.Message) (schemas.Event, error) {
 	if len(msg.Data) > MaxPayload {
 		return schemas.Event{}, &Error{Reason: deadletter.ReasonTooLarge,
@@ -229,28 +230,37 @@ func (p *parser) detach(ev *schemas.Event, attrs []member) {
 	for _, a := range attrs {
 		n += p.viewLen(a.key) + p.viewLen(a.value)
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, f := range fields {
-		p.copyView(&b, *f)
+	var buf []byte
+	if n > 0 {
+		buf = make([]byte, n)
 	}
-	for _, a := range attrs {
-		p.copyView(&b, a.key)
-		p.copyView(&b, a.value)
-	}
-	all, off := b.String(), 0
+	off := 0
 	for _, f := range fields {
-		*f, off = p.relocate(*f, all, off)
+		*f = p.own(*f, buf, &off)
 	}
 	if len(attrs) > 0 {
-		ev.Attributes = make(map[string]string, len(attrs))
+		m := make(map[string]string, len(attrs))
 		for _, a := range attrs {
-			var k, v string
-			k, off = p.relocate(a.key, all, off)
-			v, off = p.relocate(a.value, all, off)
-			ev.Attributes[k] = v
+			m[p.own(a.key, buf, &off)] = p.own(a.value, buf, &off)
 		}
+		ev.Attributes = m
 	}
+}
+
+// own returns v's copy in buf at *off if v is a view of the payload, else v. Each part of buf
+// is written once, before the string over it is made, so the strings never change.
+func (p *parser) own(v string, buf []byte, off *int) string {
+	n := p.viewLen(v)
+	if n == 0 {
+		if v == "" {
+			return "" // not a zero-length view, which would keep the payload alive
+		}
+		return v
+	}
+	c := buf[*off : *off+n]
+	copy(c, v)
+	*off += n
+	return unsafe.String(&c[0], n)
 }
 
 // viewLen is the length of v if it is a view of the payload, else 0.
@@ -264,24 +274,6 @@ func (p *parser) viewLen(v string) int {
 		return 0
 	}
 	return len(v)
-}
-
-func (p *parser) copyView(b *strings.Builder, v string) {
-	if p.viewLen(v) > 0 {
-		b.WriteString(v)
-	}
-}
-
-// relocate returns v's copy in all, which starts at off, and the offset of the next copy; v
-// itself if it needs none. Empty strings become "" so that none keeps a pointer to the payload.
-func (p *parser) relocate(v, all string, off int) (string, int) {
-	if n := p.viewLen(v); n > 0 {
-		return all[off : off+n], off + n
-	}
-	if v == "" {
-		return "", off
-	}
-	return v, off
 }
 
 // checkRequired reports the first missing required field, once all are read. A field that was
@@ -325,7 +317,7 @@ func (p *parser) field(bit uint16, name string, ev *schemas.Event) *Error {
 		if err != nil || !ok {
 			return err
 		}
-		// The constants, not v, so that the event does not pin the payload for its type.
+		// The constants, not v, which may be a view of the payload: they need no copy.
 		switch v {
 		case schemas.PageView:
 			ev.EventType = schemas.PageView
@@ -399,7 +391,7 @@ func (p *parser) field(bit uint16, name string, ev *schemas.Event) *Error {
 			p.fail(schemaError(name, "%s must be ≥ 0", clip(v)))
 			return nil
 		}
-		// The bytes, not v: ParseDecimalBytes does not allocate.
+		// The bytes, not v: ParseDecimal would copy v to a []byte.
 		d, derr := schemas.ParseDecimalBytes(p.data[start:p.i])
 		if derr != nil {
 			p.fail(schemaError(name, "%s is not an exact decimal: %v", quote(v), derr))

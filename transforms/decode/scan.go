@@ -15,7 +15,7 @@ const maxDepth = 10000
 // read and reports a syntax error (reason invalid_json) for anything RFC 8259 does not allow,
 // plus invalid UTF-8 and unpaired surrogate escapes, which BigQuery could not store anyway.
 type scanner struct {
-	s string // the payload; decoded strings without escapes are substrings of it
+	s string // the payload; strings without escapes are returned as substrings of it
 	i int
 }
 
