@@ -362,3 +362,28 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseBaseline puts Parse next to what encoding/json alone costs on the same payload
+// (unmarshal into a struct, with no validation at all), so a run reports a ratio, not a timing
+// that swings with the machine's load.
+func BenchmarkParseBaseline(b *testing.B) {
+	data := []byte(benchPurchase)
+	b.Run("decode.Parse", func(b *testing.B) {
+		msg := schemas.Message{Data: data, MessageID: "m1", PublishTime: publishTime}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decode.Parse(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding_json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var e schemas.Event
+			if err := json.Unmarshal(data, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
