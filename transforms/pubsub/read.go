@@ -106,29 +106,13 @@ func Read(s beam.Scope, cfg ReadConfig) beam.PCollection {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	return beam.ParDo(s, &readFn{
-		Subscription:       cfg.Subscription,
-		Endpoint:           cfg.Endpoint,
-		TimestampAttribute: cfg.TimestampAttribute,
-		MaxOutOfOrderness:  cfg.MaxOutOfOrderness,
-		MaxMessages:        cfg.MaxMessages,
-		IdleTimeout:        cfg.IdleTimeout,
-		MaxRoundTime:       cfg.MaxRoundTime,
-		AckExtension:       cfg.AckExtension,
-		PullBatch:          cfg.PullBatch,
-	}, beam.Impulse(s))
+	return beam.ParDo(s, &readFn{ReadConfig: cfg}, beam.Impulse(s))
 }
 
+// readFn carries its configuration as an embedded ReadConfig: Beam serializes a DoFn's
+// exported fields, embedded ones included.
 type readFn struct {
-	Subscription       string
-	Endpoint           string
-	TimestampAttribute string
-	MaxOutOfOrderness  time.Duration
-	MaxMessages        int64
-	IdleTimeout        time.Duration
-	MaxRoundTime       time.Duration
-	AckExtension       time.Duration
-	PullBatch          int
+	ReadConfig
 
 	client       *pubsub.Client
 	read         telemetry.Counter
