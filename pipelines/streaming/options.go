@@ -1,6 +1,7 @@
 package streaming
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tributary-dev/tributary/pipelines/options"
@@ -23,6 +24,8 @@ type Options struct {
 	ReferenceRefresh   time.Duration `flag:"referenceRefresh" default:"10m" group:"Enrichment" label:"Reference data refresh interval" help:"How often the product catalog and currency rates are reloaded." example:"1h"`
 	WindowDuration     time.Duration `flag:"windowDuration" default:"1m" group:"Aggregation" label:"Window duration" help:"Length of the fixed windows of the product_metrics aggregates, at most 24h." example:"5m"`
 	OutputDirectory    string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the local file outputs: archive/ holds the raw archive and bq/<table>/ the BigQuery rows as newline-delimited JSON. A local path for now; gs:// and the BigQuery Storage Write API come with the production sinks." example:"/data/tributary"`
+	NumShards          int           `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per archive window and pane; messages are spread over them by a hash of their bytes." example:"8"`
+	TempDirectory      string        `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory for the archive writer's sort spill files, removed after each file. Empty uses the system temp directory." example:"/tmp/tributary"`
 	GenerateEvents     int64         `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
 	GenerateSeed       int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
 	ProgressInterval   time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
@@ -46,7 +49,14 @@ func (o Options) Validate() error {
 			}
 			return ""
 		},
-		"outputDirectory":  func() string { return nonEmpty(o.OutputDirectory) },
+		"outputDirectory": func() string { return nonEmpty(o.OutputDirectory) },
+		"numShards":       func() string { return options.Between(o.NumShards, 1, 99999) },
+		"tempDirectory": func() string {
+			if strings.HasPrefix(o.TempDirectory, "gs://") {
+				return "must be a local directory"
+			}
+			return ""
+		},
 		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
 		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
 	})

@@ -38,6 +38,7 @@ func TestOptionsDefaults(t *testing.T) {
 		ReferenceRefresh:   10 * time.Minute,
 		WindowDuration:     time.Minute,
 		OutputDirectory:    "out",
+		NumShards:          4,
 		GenerateEvents:     50000,
 		GenerateSeed:       1,
 		ProgressInterval:   5 * time.Second,

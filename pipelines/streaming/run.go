@@ -19,7 +19,7 @@ import (
 // generator, stopping after the generated messages. Progress lines go to progress while it
 // runs; the returned Summary holds the final metrics.
 func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
-	cfg := Config{Options: o}
+	cfg := Config{Options: o, RunID: time.Now().UTC().Format("20060102T150405Z")}
 	var published chan error
 	if o.InputSubscription == "" {
 		local, err := StartLocalSource(ctx)

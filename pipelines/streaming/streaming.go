@@ -27,6 +27,9 @@ type Config struct {
 	PubsubEndpoint string
 	// AckExtension is the ack deadline the source sets on messages it holds (0: the default).
 	AckExtension time.Duration
+	// RunID goes into archive file names, so a relaunched job never meets its predecessor's
+	// files; fixed for the life of a job (empty: names without it).
+	RunID string
 }
 
 // Outputs are the pipeline's main collections, for tests and callers that add steps.
@@ -49,13 +52,19 @@ func Build(s beam.Scope, cfg Config) Outputs {
 		IdleTimeout:        o.IdleTimeout,
 		AckExtension:       cfg.AckExtension,
 	})
-	return Core(s, msgs, cfg.Options)
+	return Core(s, msgs, cfg)
 }
 
 // Core is everything after the source, shared by the streaming and backfill pipelines (one code
 // path): PCollection<schemas.Message> in, every output written.
-func Core(s beam.Scope, msgs beam.PCollection, o Options) Outputs {
-	files.WriteArchive(s, msgs, files.ArchiveConfig{Directory: o.OutputDirectory})
+func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
+	o := cfg.Options
+	files.WriteArchive(s, msgs, files.ArchiveConfig{
+		Directory:     o.OutputDirectory,
+		NumShards:     o.NumShards,
+		TempDirectory: o.TempDirectory,
+		RunID:         cfg.RunID,
+	})
 
 	decoded := decode.Decode(s, msgs, decode.Config{MaxOutOfOrderness: o.MaxOutOfOrderness, AllowedLateness: o.AllowedLateness})
 	unique := dedup.Dedup(s, decoded.Events, dedup.Config{Horizon: o.DedupHorizon})

@@ -3,42 +3,58 @@ package files
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
 func init() {
-	register.DoFn3x1[context.Context, beam.Window, schemas.Message, error](&archiveFn{})
+	register.Function1x2[schemas.Message, []byte, error](archiveLine)
 }
 
-// DefaultArchiveWindow is the archive's partition: one folder per hour.
-const DefaultArchiveWindow = time.Hour
+// Archive defaults.
+const (
+	// DefaultArchiveWindow is the archive's partition: one folder per hour.
+	DefaultArchiveWindow = time.Hour
+	// DefaultArchiveLateFiringDelay batches late messages into one additional file per
+	// window and shard per minute, rather than one per message.
+	DefaultArchiveLateFiringDelay = time.Minute
+	// ArchiveMetrics is the step name of the archive's metrics (archive.in, archive.out,
+	// archive.files, ...; see Config.Name).
+	ArchiveMetrics = "archive"
+)
 
-// ArchiveConfig configures WriteArchive.
+// ArchiveConfig configures WriteArchive. Zero fields take the defaults of Write, except where
+// noted.
 type ArchiveConfig struct {
-	// Directory is the output root; files go under Directory/archive/dt=YYYY-MM-DD/hr=HH/.
+	// Directory is the output root, a local directory or gs://bucket/path; files go under
+	// Directory/archive/dt=YYYY-MM-DD/hr=HH/.
 	Directory string
 	// Window is the fixed window that partitions the archive (default 1h).
 	Window time.Duration
+	// NumShards is the number of files per window and pane (default 4).
+	NumShards int
+	// AllowedLateness is how long after a window's end late messages still go into an
+	// additional file of that window (default 24h).
+	AllowedLateness time.Duration
+	// LateFiringDelay batches late messages (default 1m).
+	LateFiringDelay time.Duration
+	// TempDirectory holds sort spill files (default os.TempDir()/tributary-files).
+	TempDirectory string
+	// GzipLevel is the compression level (default 6; 1 is about twice as fast).
+	GzipLevel int
+	// RunID goes into file names so successive jobs never collide (see Config.RunID).
+	RunID string
 }
 
-// WriteArchive writes every message as received, one JSON line each (the archive line format of
-// the design), gzip-compressed, into hourly folders by element timestamp. Each bundle writes one
-// file per window, named after its window and content, atomically. It assigns windows without
-// grouping, so no message can be dropped as late.
+// WriteArchive writes every message as received, one JSON line each (schemas.Message as JSON:
+// {"data": base64, "attributes", "publish_time", "message_id"}), into gzipped files per window
+// and shard under Directory/archive/, by element timestamp, with Write.
 //
 // WriteArchive: PCollection<schemas.Message> -> files
 func WriteArchive(s beam.Scope, msgs beam.PCollection, cfg ArchiveConfig) {
@@ -46,75 +62,33 @@ func WriteArchive(s beam.Scope, msgs beam.PCollection, cfg ArchiveConfig) {
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultArchiveWindow
 	}
-	windowed := beam.WindowInto(s, window.NewFixedWindows(cfg.Window), msgs)
-	beam.ParDo0(s, &archiveFn{Directory: cfg.Directory}, windowed)
-}
-
-type archiveFn struct {
-	Directory string
-
-	pending map[window.IntervalWindow][]schemas.Message
-	out     telemetry.Counter
-	files   telemetry.Counter
-}
-
-func (fn *archiveFn) Setup() {
-	fn.out = telemetry.NewCounter("archive.out")
-	fn.files = telemetry.NewCounter("archive.files")
-}
-
-func (fn *archiveFn) StartBundle(context.Context) {
-	fn.pending = map[window.IntervalWindow][]schemas.Message{}
-}
-
-func (fn *archiveFn) ProcessElement(ctx context.Context, w beam.Window, m schemas.Message) error {
-	iw, ok := w.(window.IntervalWindow)
-	if !ok {
-		return fmt.Errorf("archive: message %s is in a %T, want an interval window", m.MessageID, w)
+	if cfg.LateFiringDelay <= 0 {
+		cfg.LateFiringDelay = DefaultArchiveLateFiringDelay
 	}
-	fn.pending[iw] = append(fn.pending[iw], m)
-	return nil
+	lines := beam.ParDo(s, archiveLine, msgs)
+	Write(s, lines, Config{
+		Prefix:          ArchivePrefix(cfg.Directory),
+		Suffix:          DefaultSuffix,
+		Window:          cfg.Window,
+		NumShards:       cfg.NumShards,
+		AllowedLateness: cfg.AllowedLateness,
+		LateFiringDelay: cfg.LateFiringDelay,
+		TempDirectory:   cfg.TempDirectory,
+		GzipLevel:       cfg.GzipLevel,
+		RunID:           cfg.RunID,
+		Name:            ArchiveMetrics,
+	})
 }
 
-func (fn *archiveFn) FinishBundle(ctx context.Context) error {
-	for w, msgs := range fn.pending {
-		// Sorted so that a retried bundle with the same messages writes the same bytes and name.
-		slices.SortFunc(msgs, func(a, b schemas.Message) int { return strings.Compare(a.MessageID, b.MessageID) })
-		data, err := encodeArchive(msgs)
-		if err != nil {
-			return err
-		}
-		path := filepath.Join(fn.Directory, ArchivePath(w.Start, w.End, ContentName(data)))
-		if err := WriteAtomic(path, data); err != nil {
-			return fmt.Errorf("archive: %w", err)
-		}
-		fn.out.Inc(ctx, int64(len(msgs)))
-		fn.files.Inc(ctx, 1)
-	}
-	return nil
-}
+// ArchivePrefix is the archive's folder under an output root.
+func ArchivePrefix(directory string) string { return Join(directory, "archive") }
 
-// ArchivePath is the archive file for a window, relative to the output root:
-// archive/dt=YYYY-MM-DD/hr=HH/<start>-<end>-<tag>.jsonl.gz (times in UTC, compact ISO 8601).
-func ArchivePath(start, end mtime.Time, tag string) string {
-	s, e := start.ToTime().UTC(), end.ToTime().UTC()
-	return filepath.Join("archive", s.Format("dt=2006-01-02"), s.Format("hr=15"),
-		fmt.Sprintf("%s-%s-%s.jsonl.gz", s.Format("20060102T150405Z"), e.Format("20060102T150405Z"), tag))
-}
-
-func encodeArchive(msgs []schemas.Message) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	enc := json.NewEncoder(zw)
-	for _, m := range msgs {
-		if err := enc.Encode(m); err != nil {
-			return nil, fmt.Errorf("archive: encoding message %s: %w", m.MessageID, err)
-		}
+func archiveLine(m schemas.Message) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("archive: encoding message %s: %w", m.MessageID, err)
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("archive: compressing: %w", err)
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // ReadArchiveFile decodes one archive file (for tests and tools).

@@ -1,5 +1,11 @@
-// Package files writes Tributary's file outputs: the raw archive that backfills replay, and the
-// atomic file writes every local sink uses.
+// Package files writes Tributary's file outputs to a local directory or Cloud Storage (gs://):
+// windowed, sharded files of lines for any stream (Write), the raw archive that backfills replay
+// (WriteArchive), and the atomic file writes every local sink uses (WriteAtomic).
+//
+// Every file appears whole or not at all, under a name fixed by its window, shard and pane, and
+// is created only if the name is free: on Cloud Storage with a DoesNotExist precondition (an
+// upload is atomic), locally with a synced temporary file hard-linked into place. A retried
+// bundle writes the same bytes (lines are sorted), finds its file and checks it is identical.
 package files
 
 import (

@@ -117,6 +117,23 @@ variable "output_directory" {
   default     = null
 }
 
+variable "num_shards" {
+  type        = string
+  description = "Files per archive window and pane; messages are spread over them by a hash of their bytes. For example: 8. Null keeps the pipeline default (4)."
+  default     = null
+
+  validation {
+    condition     = var.num_shards == null || can(regex("^(?:^-?[0-9]+$)$", var.num_shards))
+    error_message = "The num_shards variable must match ^-?[0-9]+$, for example 8."
+  }
+}
+
+variable "temp_directory" {
+  type        = string
+  description = "Local directory for the archive writer's sort spill files, removed after each file. Empty uses the system temp directory. For example: /tmp/tributary. Null keeps the pipeline default (empty)."
+  default     = null
+}
+
 locals {
   # Unset (null) parameters are left out so that the pipeline defaults apply.
   streaming_parameters = {
@@ -133,6 +150,8 @@ locals {
       referenceRefresh   = var.reference_refresh
       windowDuration     = var.window_duration
       outputDirectory    = var.output_directory
+      numShards          = var.num_shards
+      tempDirectory      = var.temp_directory
     } : name => value if value != null
   }
 }
