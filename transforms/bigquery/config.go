@@ -1,0 +1,140 @@
+package bigquery
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tributary-dev/tributary/schemas"
+)
+
+// Defaults for Config's tuning fields.
+const (
+	DefaultMaxBatchRows   = 1000
+	DefaultMaxBatchBytes  = 4 << 20 // well under the 10 MB AppendRows request limit
+	DefaultMaxInFlight    = 4
+	DefaultMaxRetries     = 6
+	DefaultInitialBackoff = 200 * time.Millisecond
+	DefaultMaxBackoff     = 10 * time.Second
+	// maxRequestBytes is the Storage Write API's limit on one AppendRows request.
+	maxRequestBytes = 10 << 20
+)
+
+// Config configures Write.
+type Config struct {
+	// Project, Dataset and Table name the destination table.
+	Project, Dataset, Table string
+	// Schema names the table's schema in schemas/bigquery (one of the schemas.Table
+	// constants); empty takes Table. It also names the sink's metrics and dead-letter step, so
+	// they stay the same whatever the destination table is called.
+	Schema string
+	// Endpoint (host:port) overrides the Storage Write API endpoint, e.g. a test server or an
+	// emulator; empty uses Google's.
+	Endpoint string
+	// Insecure connects to Endpoint without TLS or credentials (emulators, test servers).
+	Insecure bool
+	// RESTEndpoint overrides the base URL of the BigQuery REST API, used only by CreateTables
+	// (e.g. "http://localhost:9050/bigquery/v2/"); empty uses Google's.
+	RESTEndpoint string
+	// CreateTables creates a missing table from schemas/bigquery (with the partitioning,
+	// clustering and, under CDC, the primary key Terraform declares) instead of failing.
+	CreateTables bool
+	// CDC writes rows as change-data-capture upserts (_CHANGE_TYPE = UPSERT, with
+	// _CHANGE_SEQUENCE_NUMBER RunSequence/pane_index when the table has pane_index), so a later
+	// pane replaces an earlier one whatever order the appends land in. Only right for
+	// accumulating panes (each pane the window's total); with discarding panes append instead.
+	// The table needs a primary key (PrimaryKey) and max_staleness. Without CDC rows are
+	// appended.
+	CDC bool
+	// RunSequence orders CDC changes across pipeline runs: for the same key, a change from a
+	// run with a higher RunSequence replaces one from a lower, whatever their panes, so a
+	// backfill's single pane replaces the streaming job's later panes of the same window.
+	// Write sets it to the time the pipeline is built (Unix microseconds) when it is 0.
+	RunSequence int64
+	// PrimaryKey is the table's primary key, declared by CreateTables under CDC; empty takes
+	// the table's default (DefaultPrimaryKey).
+	PrimaryKey []string
+	// MaxBatchRows and MaxBatchBytes bound one append request (rows, serialized bytes).
+	MaxBatchRows, MaxBatchBytes int
+	// MaxInFlight bounds the appends awaiting their result, per DoFn instance.
+	MaxInFlight int
+	// MaxRetries bounds the retries of an append that failed with a transient error
+	// (Unavailable, ResourceExhausted, Aborted, Internal, DeadlineExceeded); the backoff starts at
+	// InitialBackoff and doubles up to MaxBackoff, with jitter. After the last retry the bundle
+	// fails and the runner retries it.
+	MaxRetries                 int
+	InitialBackoff, MaxBackoff time.Duration
+	// FailOnRefusedRows fails the bundle on a row BigQuery refuses instead of making it a dead
+	// letter: for a table whose dead letters have nowhere else to go (dead_letters without a
+	// dead-letter topic), so the input is redelivered rather than lost.
+	FailOnRefusedRows bool
+	// RecordLag records processing time minus the element timestamp in event_lag_ms (for the
+	// events table, whose element timestamps are event times).
+	RecordLag bool
+}
+
+// TableName is the table's resource name, projects/<p>/datasets/<d>/tables/<t>.
+func (c Config) TableName() string {
+	return fmt.Sprintf("projects/%s/datasets/%s/tables/%s", c.Project, c.Dataset, c.Table)
+}
+
+func (c Config) defaultStream() string { return c.TableName() + "/streams/_default" }
+
+// WithDefaults returns c with unset tuning fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Schema == "" {
+		c.Schema = c.Table
+	}
+	if c.MaxBatchRows <= 0 {
+		c.MaxBatchRows = DefaultMaxBatchRows
+	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = DefaultMaxRetries
+	}
+	if c.InitialBackoff <= 0 {
+		c.InitialBackoff = DefaultInitialBackoff
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.CDC && len(c.PrimaryKey) == 0 {
+		c.PrimaryKey = DefaultPrimaryKey(c.Schema)
+	}
+	return c
+}
+
+// Validate checks c after WithDefaults.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Project == "" || c.Dataset == "" || c.Table == "" {
+		errs = append(errs, errors.New("project, dataset and table are required"))
+	}
+	if _, err := schemas.TableSchema(c.Schema); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBatchBytes > maxRequestBytes {
+		errs = append(errs, fmt.Errorf("MaxBatchBytes %d is above the 10 MB AppendRows limit", c.MaxBatchBytes))
+	}
+	if c.RunSequence < 0 {
+		errs = append(errs, fmt.Errorf("RunSequence %d is negative", c.RunSequence))
+	}
+	if c.MaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("MaxRetries %d is negative", c.MaxRetries))
+	}
+	if c.Insecure && c.Endpoint == "" {
+		errs = append(errs, errors.New("Insecure needs an Endpoint"))
+	}
+	if c.CDC && len(c.PrimaryKey) == 0 {
+		errs = append(errs, fmt.Errorf("CDC on table %s needs a PrimaryKey", c.Table))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bigquery.Write %s: %w", c.Table, err)
+	}
+	return nil
+}

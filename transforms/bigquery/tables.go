@@ -1,0 +1,247 @@
+package bigquery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	bq "cloud.google.com/go/bigquery"
+	"cloud.google.com/go/bigquery/storage/apiv1/storagepb"
+	"cloud.google.com/go/bigquery/storage/managedwriter"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/tributary-dev/tributary/schemas"
+)
+
+// layout is how a table is laid out, as terraform/modules/bigquery declares it; CreateTables
+// uses the same so a table it creates matches one Terraform creates.
+type layout struct {
+	partition  string   // DAY-partitioning column
+	clustering []string // clustering columns
+	primaryKey []string // CDC key
+}
+
+var layouts = map[string]layout{
+	schemas.TableEvents:         {partition: "event_time", clustering: []string{"event_type", "product_id", "user_id"}},
+	schemas.TableProductMetrics: {partition: "window_start", clustering: []string{"product_id", "category"}, primaryKey: []string{"window_start", "product_id"}},
+	schemas.TableDeadLetters:    {partition: "timestamp", clustering: []string{"step", "reason"}},
+}
+
+// cdcMaxStaleness is the max_staleness CreateTables sets on a CDC table: how old the applied
+// state may be when queried (BigQuery merges pending upserts at query time within it).
+var cdcMaxStaleness = bq.IntervalValue{Minutes: 10}
+
+// DefaultPrimaryKey is the primary key of a table written with CDC: the window and the key of
+// an aggregate row, so a later pane of the same window and key replaces an earlier one.
+func DefaultPrimaryKey(table string) []string { return slices.Clone(layouts[table].primaryKey) }
+
+// writeClientOptions connects managedwriter to cfg.Endpoint. In-process servers and emulators
+// need all three options: the endpoint, no credentials and a plain-text transport.
+func writeClientOptions(cfg Config) []option.ClientOption {
+	if cfg.Endpoint == "" {
+		return nil
+	}
+	opts := []option.ClientOption{option.WithEndpoint(cfg.Endpoint)}
+	if cfg.Insecure {
+		opts = append(opts,
+			option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+	}
+	return opts
+}
+
+func newWriteClient(ctx context.Context, cfg Config) (*managedwriter.Client, error) {
+	c, err := managedwriter.NewClient(ctx, cfg.Project, writeClientOptions(cfg)...)
+	if err != nil {
+		return nil, fmt.Errorf("bigquery %s: creating Storage Write client: %w", cfg.Table, err)
+	}
+	return c, nil
+}
+
+// A worker runs many DoFn instances (one per bundle thread, per table): they share one client,
+// and so its gRPC connection pool, per project and endpoint; each still has its own stream.
+var sharedClients = struct {
+	sync.Mutex
+	m map[clientKey]*sharedClient
+}{m: map[clientKey]*sharedClient{}}
+
+type clientKey struct {
+	project, endpoint string
+	insecure          bool
+}
+
+type sharedClient struct {
+	client *managedwriter.Client
+	refs   int
+}
+
+// acquireClient returns the process's client for cfg; release it with releaseClient.
+func acquireClient(cfg Config) (*managedwriter.Client, error) {
+	k := clientKey{cfg.Project, cfg.Endpoint, cfg.Insecure}
+	sharedClients.Lock()
+	defer sharedClients.Unlock()
+	if sc, ok := sharedClients.m[k]; ok {
+		sc.refs++
+		return sc.client, nil
+	}
+	// The client keeps its context for its background connections: not a call's.
+	c, err := newWriteClient(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	sharedClients.m[k] = &sharedClient{client: c, refs: 1}
+	return c, nil
+}
+
+// releaseClient closes the client once its last user releases it.
+func releaseClient(cfg Config) error {
+	k := clientKey{cfg.Project, cfg.Endpoint, cfg.Insecure}
+	sharedClients.Lock()
+	defer sharedClients.Unlock()
+	sc, ok := sharedClients.m[k]
+	if !ok {
+		return nil
+	}
+	if sc.refs--; sc.refs > 0 {
+		return nil
+	}
+	delete(sharedClients.m, k)
+	return sc.client.Close()
+}
+
+// EnsureTable checks that cfg's table exists, creating it when cfg.CreateTables is set. A
+// pipeline calls it before it starts, so a missing table is a start-up error naming the table
+// rather than a failing bundle; the sink checks again when a worker sets up.
+func EnsureTable(ctx context.Context, cfg Config) error {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	c, err := newWriteClient(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return ensureTable(ctx, c, cfg)
+}
+
+// ErrTableNotFound is wrapped by the error for a missing table.
+var ErrTableNotFound = errors.New("table not found")
+
+func ensureTable(ctx context.Context, c *managedwriter.Client, cfg Config) error {
+	err := lookUpTable(ctx, c, cfg)
+	if status.Code(err) != codes.NotFound {
+		return err
+	}
+	if !cfg.CreateTables {
+		return fmt.Errorf("bigquery: table %s does not exist: %w (create it with terraform/modules/bigquery from schemas/bigquery/%s.json, or set CreateTables)",
+			cfg.TableName(), ErrTableNotFound, cfg.Schema)
+	}
+	if err := createTable(ctx, cfg); err != nil {
+		return err
+	}
+	// A new table can take a moment to be visible to the Storage Write API.
+	backoff := 100 * time.Millisecond
+	for deadline := time.Now().Add(30 * time.Second); ; backoff = min(2*backoff, 5*time.Second) {
+		err = lookUpTable(ctx, c, cfg)
+		if status.Code(err) != codes.NotFound || time.Now().After(deadline) {
+			break
+		}
+		if err := sleep(ctx, backoff); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("bigquery: table %s was created but is not visible yet: %w", cfg.TableName(), err)
+	}
+	return nil
+}
+
+func lookUpTable(ctx context.Context, c *managedwriter.Client, cfg Config) error {
+	_, err := c.GetWriteStream(ctx, &storagepb.GetWriteStreamRequest{Name: cfg.defaultStream()})
+	if err != nil && status.Code(err) != codes.NotFound {
+		return fmt.Errorf("bigquery: looking up table %s: %w", cfg.TableName(), err)
+	}
+	return err
+}
+
+// createTable creates cfg's table through the REST API (tables.insert), from its schema in
+// schemas/bigquery and its layout. A table created meanwhile by another worker is fine.
+func createTable(ctx context.Context, cfg Config) error {
+	md, err := tableMetadata(cfg)
+	if err != nil {
+		return err
+	}
+	var opts []option.ClientOption
+	if cfg.RESTEndpoint != "" {
+		opts = append(opts, option.WithEndpoint(cfg.RESTEndpoint))
+	}
+	if cfg.Insecure {
+		opts = append(opts, option.WithoutAuthentication())
+	}
+	c, err := bq.NewClient(ctx, cfg.Project, opts...)
+	if err != nil {
+		return fmt.Errorf("bigquery: creating REST client to create %s: %w", cfg.TableName(), err)
+	}
+	defer c.Close()
+	err = c.Dataset(cfg.Dataset).Table(cfg.Table).Create(ctx, md)
+	var apiErr *googleapi.Error
+	if errors.As(err, &apiErr) && apiErr.Code == http.StatusConflict {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bigquery: creating table %s: %w", cfg.TableName(), err)
+	}
+	return nil
+}
+
+// tableMetadata describes cfg's table as Terraform declares it.
+func tableMetadata(cfg Config) (*bq.TableMetadata, error) {
+	fields, err := schemas.TableSchema(cfg.Schema)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := bq.SchemaFromJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("bigquery: schema %s: %w", cfg.Schema, err)
+	}
+	md := &bq.TableMetadata{Schema: schema}
+	l := layouts[cfg.Schema]
+	if l.partition != "" {
+		md.TimePartitioning = &bq.TimePartitioning{Type: bq.DayPartitioningType, Field: l.partition}
+	}
+	if len(l.clustering) > 0 {
+		md.Clustering = &bq.Clustering{Fields: l.clustering}
+	}
+	if cfg.CDC {
+		md.TableConstraints = &bq.TableConstraints{PrimaryKey: &bq.PrimaryKey{Columns: cfg.PrimaryKey}}
+		staleness := cdcMaxStaleness
+		md.MaxStaleness = &staleness
+	}
+	return md, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
