@@ -42,6 +42,7 @@ func TestOptionsDefaults(t *testing.T) {
 		GenerateEvents:     50000,
 		GenerateSeed:       1,
 		ProgressInterval:   5 * time.Second,
+		UpsertAggregates:   true,
 	}
 	if diff := cmp.Diff(want, o); diff != "" {
 		t.Errorf("defaults mismatch (-want +got):\n%s", diff)

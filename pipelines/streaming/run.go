@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/tributary-dev/tributary/pipelines/generate"
+	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -19,7 +20,16 @@ import (
 // generator, stopping after the generated messages. Progress lines go to progress while it
 // runs; the returned Summary holds the final metrics.
 func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
-	cfg := Config{Options: o, RunID: time.Now().UTC().Format("20060102T150405Z")}
+	now := time.Now().UTC()
+	cfg := Config{Options: o, Start: now, RunID: now.Format("20060102T150405Z")}
+	if o.OutputDataset != "" {
+		// A missing table is a start-up error naming it, not a failure inside the first bundle.
+		for _, t := range cfg.BigQueryTables() {
+			if err := bigquery.EnsureTable(ctx, t); err != nil {
+				return Summary{}, err
+			}
+		}
+	}
 	var published chan error
 	if o.InputSubscription == "" {
 		local, err := StartLocalSource(ctx)

@@ -4,6 +4,7 @@
 package streaming
 
 import (
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -27,6 +28,10 @@ type Config struct {
 	PubsubEndpoint string
 	// AckExtension is the ack deadline the source sets on messages it holds (0: the default).
 	AckExtension time.Duration
+	// DeadLetterTopicEndpoint (host:port) targets an emulator for --deadLetterTopic.
+	DeadLetterTopicEndpoint string
+	// Start is when the run was launched: CDC upserts of a later run replace an earlier one's.
+	Start time.Time
 	// RunID goes into archive file names, so a relaunched job never meets its predecessor's
 	// files; fixed for the life of a job (empty: names without it).
 	RunID string
@@ -73,13 +78,51 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 		CurrencyRates:   o.CurrencyRates,
 		RefreshInterval: o.ReferenceRefresh,
 	})
-	bigquery.WriteLocal(s, events, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})
-
 	metrics := aggregate.ProductMetrics(s, events, aggregate.Config{WindowDuration: o.WindowDuration, AllowedLateness: o.AllowedLateness})
-	bigquery.WriteLocal(s, metrics, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableProductMetrics})
 
 	dead := decoded.DeadLetters
-	bigquery.WriteLocal(s, deadletter.Rows(s, dead), bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
+	toTopic := dead
+	if o.OutputDataset == "" {
+		bigquery.WriteLocal(s, events, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})
+		bigquery.WriteLocal(s, metrics, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableProductMetrics})
+		bigquery.WriteLocal(s, deadletter.Rows(s, dead), bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
+	} else {
+		tables := cfg.BigQueryTables()
+		eventsDead := bigquery.Write(s, events, tables[schemas.TableEvents])
+		metricsDead := bigquery.Write(s, metrics, tables[schemas.TableProductMetrics])
+		dead = beam.Flatten(s, dead, eventsDead, metricsDead)
+		// Rows the dead_letters table refuses still reach the topic.
+		toTopic = beam.Flatten(s, dead, bigquery.Write(s, deadletter.Rows(s, dead), tables[schemas.TableDeadLetters]))
+	}
+	if o.DeadLetterTopic != "" {
+		bigquery.PublishDeadLetters(s, toTopic, bigquery.DeadLetterTopicConfig{Topic: o.DeadLetterTopic, Endpoint: cfg.DeadLetterTopicEndpoint})
+	}
 
 	return Outputs{Messages: msgs, Events: events, ProductMetrics: metrics, DeadLetters: dead}
+}
+
+// BigQueryTables returns the Storage Write sink configuration of each table, for
+// --outputDataset.
+func (cfg Config) BigQueryTables() map[string]bigquery.Config {
+	o := cfg.Options
+	project, dataset, _ := strings.Cut(o.OutputDataset, ":")
+	start := cfg.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	table := func(name string, cdc bool) bigquery.Config {
+		return bigquery.Config{Project: project, Dataset: dataset, Table: name, Endpoint: o.BigQueryEndpoint,
+			Insecure: o.BigQueryInsecure, RESTEndpoint: o.BigQueryRestEndpoint, CreateTables: o.CreateTables,
+			CDC: cdc, RunSequence: start.UnixMicro()}
+	}
+	events := table(schemas.TableEvents, false)
+	events.RecordLag = true
+	dead := table(schemas.TableDeadLetters, false)
+	// A dead letter the table refuses must not vanish: without a topic to carry it, fail the bundle.
+	dead.FailOnRefusedRows = o.DeadLetterTopic == ""
+	return map[string]bigquery.Config{
+		schemas.TableEvents:         events,
+		schemas.TableProductMetrics: table(schemas.TableProductMetrics, o.UpsertAggregates),
+		schemas.TableDeadLetters:    dead,
+	}
 }

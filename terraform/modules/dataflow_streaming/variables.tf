@@ -134,24 +134,98 @@ variable "temp_directory" {
   default     = null
 }
 
+variable "output_dataset" {
+  type        = string
+  description = "Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as local NDJSON under outputDirectory. For example: my-project:tributary. Null keeps the pipeline default (empty)."
+  default     = null
+
+  validation {
+    condition     = var.output_dataset == null || can(regex("^(?:^[^:\\s]+:[A-Za-z0-9_]+$)$", var.output_dataset))
+    error_message = "The output_dataset variable must match ^[^:\\s]+:[A-Za-z0-9_]+$, for example my-project:tributary."
+  }
+}
+
+variable "dead_letter_topic" {
+  type        = string
+  description = "Pub/Sub topic that also receives every dead letter (original payload and attributes plus tributary_step, tributary_reason and tributary_error), in the form projects/<project>/topics/<topic>. For example: projects/my-project/topics/tributary-dead-letters. Null keeps the pipeline default (empty)."
+  default     = null
+
+  validation {
+    condition     = var.dead_letter_topic == null || can(regex("^(?:^projects/[^/\\s]+/topics/[^/\\s]+$)$", var.dead_letter_topic))
+    error_message = "The dead_letter_topic variable must match ^projects/[^/\\s]+/topics/[^/\\s]+$, for example projects/my-project/topics/tributary-dead-letters."
+  }
+}
+
+variable "create_tables" {
+  type        = string
+  description = "Create missing BigQuery tables from schemas/bigquery instead of failing at start-up. Null keeps the pipeline default (false)."
+  default     = null
+
+  validation {
+    condition     = var.create_tables == null || can(regex("^(?:^(true|false)$)$", var.create_tables))
+    error_message = "The create_tables variable must match ^(true|false)$."
+  }
+}
+
+variable "upsert_aggregates" {
+  type        = string
+  description = "Write windowed aggregates as BigQuery CDC upserts so a later pane replaces an earlier one (needs the table's primary key); false appends every pane with its pane columns. Null keeps the pipeline default (true)."
+  default     = null
+
+  validation {
+    condition     = var.upsert_aggregates == null || can(regex("^(?:^(true|false)$)$", var.upsert_aggregates))
+    error_message = "The upsert_aggregates variable must match ^(true|false)$."
+  }
+}
+
+variable "big_query_endpoint" {
+  type        = string
+  description = "host:port of the Storage Write API; empty uses Google's. For example: localhost:9060. Null keeps the pipeline default (empty)."
+  default     = null
+}
+
+variable "big_query_insecure" {
+  type        = string
+  description = "Connect to bigQueryEndpoint without TLS or credentials (emulators and test servers). Null keeps the pipeline default (false)."
+  default     = null
+
+  validation {
+    condition     = var.big_query_insecure == null || can(regex("^(?:^(true|false)$)$", var.big_query_insecure))
+    error_message = "The big_query_insecure variable must match ^(true|false)$."
+  }
+}
+
+variable "big_query_rest_endpoint" {
+  type        = string
+  description = "Base URL of the BigQuery REST API, used only by createTables; empty uses Google's. For example: http://localhost:9050/bigquery/v2/. Null keeps the pipeline default (empty)."
+  default     = null
+}
+
 locals {
   # Unset (null) parameters are left out so that the pipeline defaults apply.
   streaming_parameters = {
     for name, value in {
-      inputSubscription  = var.input_subscription
-      timestampAttribute = var.timestamp_attribute
-      maxOutOfOrderness  = var.max_out_of_orderness
-      allowedLateness    = var.allowed_lateness
-      maxMessages        = var.max_messages
-      idleTimeout        = var.idle_timeout
-      dedupHorizon       = var.dedup_horizon
-      productCatalog     = var.product_catalog
-      currencyRates      = var.currency_rates
-      referenceRefresh   = var.reference_refresh
-      windowDuration     = var.window_duration
-      outputDirectory    = var.output_directory
-      numShards          = var.num_shards
-      tempDirectory      = var.temp_directory
+      inputSubscription    = var.input_subscription
+      timestampAttribute   = var.timestamp_attribute
+      maxOutOfOrderness    = var.max_out_of_orderness
+      allowedLateness      = var.allowed_lateness
+      maxMessages          = var.max_messages
+      idleTimeout          = var.idle_timeout
+      dedupHorizon         = var.dedup_horizon
+      productCatalog       = var.product_catalog
+      currencyRates        = var.currency_rates
+      referenceRefresh     = var.reference_refresh
+      windowDuration       = var.window_duration
+      outputDirectory      = var.output_directory
+      numShards            = var.num_shards
+      tempDirectory        = var.temp_directory
+      outputDataset        = var.output_dataset
+      deadLetterTopic      = var.dead_letter_topic
+      createTables         = var.create_tables
+      upsertAggregates     = var.upsert_aggregates
+      bigQueryEndpoint     = var.big_query_endpoint
+      bigQueryInsecure     = var.big_query_insecure
+      bigQueryRestEndpoint = var.big_query_rest_endpoint
     } : name => value if value != null
   }
 }

@@ -1,0 +1,156 @@
+package streaming
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
+	"github.com/tributary-dev/tributary/transforms/files"
+)
+
+// TestStreamingPipelineToBigQueryAndGCS runs the pipeline from the Pub/Sub emulator into the
+// production sinks, each pointed at an in-process server of the real protocol: the BigQuery
+// Storage Write API (bqtest, driven by the real managedwriter client) and the GCS JSON API
+// (fake-gcs-server, driven by the real storage client).
+func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
+	addr := startEmulator(t)
+	topic, sub := newEmulatorSubscription(t, addr, 10)
+
+	gcs, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gcs.Stop)
+	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
+
+	bq := bqtest.Start(t)
+	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableDeadLetters} {
+		fields, err := schemas.TableSchema(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := []bqtest.TableOption{bqtest.WithSchema(fields)}
+		if table == schemas.TableProductMetrics {
+			opts = append(opts, bqtest.WithPrimaryKey("window_start", "product_id"))
+		}
+		bq.CreateTable("tributary-test", "analytics", table, opts...)
+	}
+
+	msgs := []crafted{
+		validEvent("e1", "page_view", "u1", "p-0001", 5*time.Second, ""),
+		validEvent("e3", "purchase", "u1", "p-0001", 20*time.Second, "20.00 EUR"),
+		validEvent("e4", "purchase", "u2", "p-0002", 30*time.Second, "10 USD"),
+		validEvent("e5", "page_view", "u2", "p-0001", 65*time.Second, ""),
+		validEvent("e3", "purchase", "u1", "p-0001", 20*time.Second, "20.00 EUR"), // a redelivered duplicate
+		{payload: `{"event_id": "bad-1", `, at: 15 * time.Second},
+	}
+	var pub []*pubsubpb.PubsubMessage
+	for _, m := range msgs {
+		pub = append(pub, &pubsubpb.PubsubMessage{Data: []byte(m.payload), Attributes: map[string]string{"event_time": t0.Add(m.at).Format(time.RFC3339)}})
+	}
+	publish(t, addr, topic, pub)
+
+	o := defaultOptions(t)
+	o.InputSubscription, o.IdleTimeout = sub, 3*time.Second
+	o.OutputDirectory, o.NumShards = "gs://lake/tributary", 2
+	o.OutputDataset, o.BigQueryEndpoint, o.BigQueryInsecure = "tributary-test:analytics", bq.Addr(), true
+	o.ProductCatalog, o.CurrencyRates = writeReference(t, t.TempDir())
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	Build(s, Config{Options: o, PubsubEndpoint: addr, AckExtension: 10 * time.Second, RunID: "run1"})
+	if err := ptest.Run(p); err != nil {
+		t.Fatal(err)
+	}
+
+	table := func(name string) string { return bqtest.TableName("tributary-test", "analytics", name) }
+	t.Run("events", func(t *testing.T) {
+		var ids []string
+		for _, r := range bq.Rows(table(schemas.TableEvents)) {
+			ids = append(ids, r["event_id"].(string))
+		}
+		slices.Sort(ids)
+		if diff := cmp.Diff([]string{"e1", "e3", "e4", "e5"}, ids); diff != "" {
+			t.Errorf("event ids in BigQuery (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("product_metrics", func(t *testing.T) {
+		type metric struct {
+			Window                        time.Time
+			Product, Timing, Revenue      string
+			Views, Purchases, Users, Pane int64
+		}
+		var got []metric
+		for _, r := range bq.Rows(table(schemas.TableProductMetrics)) {
+			got = append(got, metric{Window: r["window_start"].(time.Time), Product: r["product_id"].(string),
+				Timing: r["pane_timing"].(string), Revenue: r["revenue_usd"].(string), Views: r["views"].(int64),
+				Purchases: r["purchases"].(int64), Users: r["distinct_users"].(int64), Pane: r["pane_index"].(int64)})
+		}
+		slices.SortFunc(got, func(a, b metric) int {
+			if c := a.Window.Compare(b.Window); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Product, b.Product)
+		})
+		want := []metric{
+			{Window: t0, Product: "p-0001", Timing: "ON_TIME", Revenue: "22", Views: 1, Purchases: 1, Users: 1},
+			{Window: t0, Product: "p-0002", Timing: "ON_TIME", Revenue: "10", Purchases: 1, Users: 1},
+			{Window: t0.Add(time.Minute), Product: "p-0001", Timing: "ON_TIME", Revenue: "0", Views: 1, Users: 1},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("product_metrics in BigQuery (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("dead_letters", func(t *testing.T) {
+		rows := bq.Rows(table(schemas.TableDeadLetters))
+		if len(rows) != 1 {
+			t.Fatalf("%d dead-letter rows, want 1", len(rows))
+		}
+		if diff := cmp.Diff(pub[5].Data, rows[0]["payloadBytes"]); diff != "" {
+			t.Errorf("dead letter payload differs from the original bytes:\n%s", diff)
+		}
+	})
+	t.Run("archive on GCS", func(t *testing.T) {
+		objs, _, err := gcs.ListObjectsWithOptions("lake", fakestorage.ListOptions{Prefix: "tributary/archive/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		archived := 0
+		for _, obj := range objs {
+			names = append(names, obj.Name)
+			o, err := gcs.GetObject("lake", obj.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, err := files.ReadArchiveFile(o.Content)
+			if err != nil {
+				t.Fatalf("%s: %v", obj.Name, err)
+			}
+			archived += len(lines)
+		}
+		want := []string{
+			"tributary/archive/dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-run1-00000-of-00002.jsonl.gz",
+			"tributary/archive/dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-run1-00001-of-00002.jsonl.gz",
+		}
+		slices.Sort(names)
+		if diff := cmp.Diff(want, names); diff != "" {
+			t.Errorf("archive objects (-want +got):\n%s", diff)
+		}
+		if archived != len(pub) {
+			t.Errorf("archive holds %d messages, want %d", archived, len(pub))
+		}
+	})
+}
