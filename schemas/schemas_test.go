@@ -31,6 +31,9 @@ var tableTypes = []tableType{
 	{TableEvents, reflect.TypeFor[Event]()},
 	{TableProductMetrics, reflect.TypeFor[ProductMetric]()},
 	{TableDeadLetters, reflect.TypeFor[DeadLetterRow]()},
+	{TableTrendingProducts, reflect.TypeFor[TrendingProducts]()},
+	{TableUserSessions, reflect.TypeFor[UserSession]()},
+	{TableFraudAlerts, reflect.TypeFor[FraudAlert]()},
 }
 
 var (
@@ -184,7 +187,7 @@ func TestTableSchemaFilesWellFormed(t *testing.T) {
 }
 
 func TestTableSchemaUnknown(t *testing.T) {
-	for _, table := range []string{TableTrendingProducts, TableUserSessions, TableFraudAlerts, "nope", "../embed"} {
+	for _, table := range []string{"nope", "../embed"} {
 		if _, err := TableSchema(table); !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("TableSchema(%q) error = %v, want not-exist", table, err)
 		}

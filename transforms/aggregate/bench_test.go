@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 func init() {
@@ -113,6 +114,64 @@ func BenchmarkProductMetrics(b *testing.B) {
 				p, s := beam.NewPipelineWithRoot()
 				events := beam.ParDo(s, atEventTime, beam.CreateList(s, evs))
 				beam.ParDo0(s, &discardFn{}, build[name](s, events))
+				if err := ptest.Run(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+func init() {
+	register.Function2x0[schemas.Event, func(string, ProductTotal)](purchaseAsTotal)
+	register.DoFn2x0[context.Context, schemas.TrendingProducts](&discardTrendingFn{})
+}
+
+// purchaseAsTotal keys every purchase by the one ranking key, for the single-GroupByKey
+// alternative of TrendingProducts.
+func purchaseAsTotal(e schemas.Event, emit func(string, ProductTotal)) {
+	if e.EventType == schemas.Purchase {
+		emit(rankingKey, ProductTotal{ProductID: e.ProductID, Category: e.Category, Purchases: 1, RevenueUSD: int64(e.AmountUSD)})
+	}
+}
+
+type discardTrendingFn struct{}
+
+func (discardTrendingFn) ProcessElement(context.Context, schemas.TrendingProducts) {}
+
+// BenchmarkTrendingProducts runs trending_products (1 h windows every 5 m, top 10) on Prism
+// three ways over the same events:
+//   - two_gbk: as built, per-product totals per period, then one key per sliding window;
+//   - one_gbk: every purchase straight under one key per sliding window (accumulating);
+//   - sliding_per_product: per-product sliding windows first, then one key per window.
+func BenchmarkTrendingProducts(b *testing.B) {
+	const n = 20000
+	evs := benchEvents(n)
+	win := windowing.Sliding(time.Hour, 5*time.Minute)
+	acc := windowing.Trigger{}.WithAccumulation(windowing.Accumulating)
+	build := map[string]func(s beam.Scope, events beam.PCollection) beam.PCollection{
+		"two_gbk": func(s beam.Scope, events beam.PCollection) beam.PCollection {
+			return TrendingProducts(s, events, TrendingConfig{Window: win})
+		},
+		"one_gbk": func(s beam.Scope, events beam.PCollection) beam.PCollection {
+			purchases := beam.ParDo(s, purchaseAsTotal, events)
+			return beam.ParDo(s, &rankFn{TopN: 10}, beam.GroupByKey(s, windowing.Into(s, win, acc, purchases)))
+		},
+		"sliding_per_product": func(s beam.Scope, events beam.PCollection) beam.PCollection {
+			purchases := beam.ParDo(s, &purchaseKeyFn{}, events)
+			perProduct := windowing.Into(s, win, acc.WithAccumulation(windowing.Discarding), purchases)
+			deltas := beam.ParDo(s, &productTotalFn{}, beam.GroupByKey(s, perProduct))
+			perWindow := windowing.Into(s, windowing.Fixed(win.Period), acc, deltas)
+			return beam.ParDo(s, &rankFn{TopN: 10}, beam.GroupByKey(s, perWindow))
+		},
+	}
+	for _, name := range []string{"two_gbk", "one_gbk", "sliding_per_product"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				p, s := beam.NewPipelineWithRoot()
+				events := beam.ParDo(s, atEventTime, beam.CreateList(s, evs))
+				beam.ParDo0(s, &discardTrendingFn{}, build[name](s, events))
 				if err := ptest.Run(p); err != nil {
 					b.Fatal(err)
 				}

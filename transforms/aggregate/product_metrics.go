@@ -2,10 +2,31 @@
 // GroupByKey rather than with a lifted combine: on Prism v2.77 the PaneInfo seen after
 // beam.CombinePerKey is blank, while a DoFn after GroupByKey reads the real pane, and every
 // windowed row must carry its true pane (see README, "Known limitations").
+//
+// # Panes
+//
+// Every row carries window_start, window_end, pane_index, pane_timing (EARLY, ON_TIME, LATE) and
+// is_final, so a consumer knows which firing of which window it holds. The windowing.Trigger
+// shared by the branches decides how the panes of one (window, key) relate:
+//
+//   - accumulating (the default): a pane holds everything seen so far in the window. Keep the
+//     row with the highest pane_index per (window, key) and drop the others; it is the total.
+//     This is what a sink that replaces an earlier pane by a later one assumes.
+//   - discarding: a pane holds only what arrived since the previous pane. Keep every row and
+//     sum the counts and amounts per (window, key); replacing would lose data. distinct_users
+//     is the count of one pane and cannot be summed (the sum is an upper bound).
+//
+// With discarding panes the ON_TIME pane of a (window, key) is left out when early panes have
+// already emitted all its elements (Beam's FIRE_IF_NONEMPTY), and is_final may stay false when
+// no element comes after the last firing: neither is needed to reach the total.
+//
+// trending_products rows are always complete rankings, whatever the mode: a later pane of a
+// window replaces an earlier one (see TrendingProducts).
 package aggregate
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -16,6 +37,7 @@ import (
 
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
+	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 func init() {
@@ -35,7 +57,12 @@ type Config struct {
 	// WindowDuration is the fixed window size.
 	WindowDuration time.Duration
 	// AllowedLateness keeps windows open for late data after the watermark passes their end.
+	//
+	// Deprecated: set Windowing.AllowedLateness; this is used only when that is 0.
 	AllowedLateness time.Duration
+	// Windowing says when panes fire and whether they accumulate; the zero value fires one
+	// ON_TIME pane per window and key.
+	Windowing windowing.Trigger
 }
 
 // Contribution is what one event adds to its product's window: only the fields the metrics
@@ -48,19 +75,27 @@ type Contribution struct {
 }
 
 // ProductMetrics counts views, carts, purchases, refunds, USD revenue and distinct users per
-// product in fixed windows. Events marked late by decode are kept out (a runner would drop them
-// silently at the GroupByKey) and counted in late.dropped; events without a product are
-// counted in product_metrics.no_product.
+// product in fixed windows, one row per product and pane (see the package doc for how panes
+// relate). Events marked late by decode are kept out (a runner would drop them silently at the
+// GroupByKey) and counted in late.dropped; events without a product are counted in
+// product_metrics.no_product.
+//
+// It panics if cfg.Windowing is invalid.
 //
 // ProductMetrics: PCollection<schemas.Event> -> PCollection<schemas.ProductMetric>
 func ProductMetrics(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection {
 	s = s.Scope("aggregate.ProductMetrics")
+	if err := cfg.Windowing.Validate(); err != nil {
+		panic(fmt.Sprintf("aggregate.ProductMetrics: invalid config: %v", err))
+	}
 	if cfg.WindowDuration <= 0 {
 		cfg.WindowDuration = DefaultWindow
 	}
+	if cfg.Windowing.AllowedLateness == 0 {
+		cfg.Windowing.AllowedLateness = cfg.AllowedLateness
+	}
 	keyed := beam.ParDo(s, &productKeyFn{}, events)
-	windowed := beam.WindowInto(s, window.NewFixedWindows(cfg.WindowDuration), keyed,
-		beam.AllowedLateness(cfg.AllowedLateness))
+	windowed := windowing.Into(s, windowing.Fixed(cfg.WindowDuration), cfg.Windowing, keyed)
 	return beam.ParDo(s, &productMetricFn{}, beam.GroupByKey(s, windowed))
 }
 

@@ -9,9 +9,12 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
+	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -114,3 +117,127 @@ func TestProductMetrics(t *testing.T) {
 }
 
 func window0() *window.Fn { return window.NewGlobalWindows() }
+
+// TestProductMetricsPanes drives product_metrics with a test stream that moves the watermark and
+// processing time explicitly, and checks every pane.
+func TestProductMetricsPanes(t *testing.T) {
+	const m = time.Minute
+	s := time.Second
+	w0 := t0 // the window under test: [12:00, 12:01)
+	view := func(id, user string, at time.Duration) schemas.Event {
+		return ev(id, schemas.PageView, user, "p1", at, "")
+	}
+	buy := func(id, user string, at time.Duration, usd string) schemas.Event {
+		return ev(id, schemas.Purchase, user, "p1", at, usd)
+	}
+	row := func(p schemas.Pane, views, purchases int64, revenue string, users int64) schemas.ProductMetric {
+		r := schemas.ProductMetric{Pane: p, ProductID: "p1", Category: "books", Views: views, Purchases: purchases, DistinctUsers: users}
+		if revenue != "" {
+			r.RevenueUSD = dec(revenue)
+		}
+		return r
+	}
+	tests := []struct {
+		name     string
+		trigger  windowing.Trigger
+		steps    []step
+		want     []schemas.ProductMetric
+		counters map[string]int64
+	}{
+		{
+			name:    "one on-time pane by default",
+			trigger: windowing.Trigger{},
+			steps: []step{
+				add(view("1", "u1", 10*s)), add(buy("2", "u2", 20*s, "5")),
+				watermark(61 * s),
+			},
+			want: []schemas.ProductMetric{row(pane(w0, m, 0, schemas.PaneOnTime, true), 1, 1, "5", 2)},
+		},
+		{
+			name:    "early panes accumulate, then the on-time pane repeats the total",
+			trigger: windowing.Trigger{EarlyFiringDelay: 10 * s},
+			steps: []step{
+				add(view("1", "u1", 10*s)), processing(30 * s),
+				add(buy("2", "u2", 20*s, "5")), processing(30 * s),
+				watermark(61 * s),
+			},
+			want: []schemas.ProductMetric{
+				row(pane(w0, m, 0, schemas.PaneEarly, false), 1, 0, "", 1),
+				row(pane(w0, m, 1, schemas.PaneEarly, false), 1, 1, "5", 2),
+				row(pane(w0, m, 2, schemas.PaneOnTime, true), 1, 1, "5", 2),
+			},
+		},
+		{
+			// All elements went out early, so the empty on-time pane is not emitted
+			// (FIRE_IF_NONEMPTY); the sum of the panes is the total.
+			name:    "early panes discard",
+			trigger: windowing.Trigger{EarlyFiringDelay: 10 * s, Accumulation: windowing.Discarding},
+			steps: []step{
+				add(view("1", "u1", 10*s)), processing(30 * s),
+				add(buy("2", "u2", 20*s, "5")), processing(30 * s),
+				watermark(61 * s),
+			},
+			want: []schemas.ProductMetric{
+				row(pane(w0, m, 0, schemas.PaneEarly, false), 1, 0, "", 1),
+				row(pane(w0, m, 1, schemas.PaneEarly, false), 0, 1, "5", 1),
+			},
+		},
+		{
+			name:    "late elements within lateness give LATE panes, discarding",
+			trigger: windowing.Trigger{AllowedLateness: 5 * m, Accumulation: windowing.Discarding},
+			steps: []step{
+				add(view("1", "u1", 10*s)), watermark(61 * s),
+				add(buy("2", "u2", 30*s, "5")), watermark(70 * s),
+				add(view("3", "u3", 40*s)), watermark(80 * s),
+			},
+			want: []schemas.ProductMetric{
+				row(pane(w0, m, 0, schemas.PaneOnTime, false), 1, 0, "", 1),
+				row(pane(w0, m, 1, schemas.PaneLate, false), 0, 1, "5", 1),
+				row(pane(w0, m, 2, schemas.PaneLate, false), 1, 0, "", 1),
+			},
+		},
+		{
+			// On Prism v2.77 an accumulating LATE pane fires only when the window closes, with
+			// every late element in it (windowing.Options refuses this combination on Prism);
+			// its values are the window's total.
+			name:    "a late element within lateness gives a LATE pane, accumulating",
+			trigger: windowing.Trigger{AllowedLateness: 5 * m},
+			steps: []step{
+				add(view("1", "u1", 10*s)), watermark(61 * s),
+				add(buy("2", "u2", 30*s, "5")), watermark(70 * s),
+			},
+			want: []schemas.ProductMetric{
+				row(pane(w0, m, 0, schemas.PaneOnTime, false), 1, 0, "", 1),
+				row(pane(w0, m, 1, schemas.PaneLate, true), 1, 1, "5", 2),
+			},
+		},
+		{
+			name:    "late elements beyond lateness are dropped; those decode marked are counted",
+			trigger: windowing.Trigger{AllowedLateness: m, Accumulation: windowing.Discarding},
+			steps: []step{
+				// Decode marks an event Late when its source timestamp trails its event time by
+				// more than maxOutOfOrderness + allowedLateness, so it is counted here...
+				add(view("1", "u1", 10*s), late(buy("2", "u2", 15*s, "99"))),
+				watermark(61 * s), watermark(5 * m),
+				// ...because an unmarked one past the window's lateness is dropped by the
+				// runner at the GroupByKey without a trace.
+				add(view("3", "u3", 20*s)),
+			},
+			want:     []schemas.ProductMetric{row(pane(w0, m, 0, schemas.PaneOnTime, false), 1, 0, "", 1)},
+			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			events := teststream.Create(s, stream(t, tc.steps))
+			rows := ProductMetrics(s, events, Config{WindowDuration: time.Minute, Windowing: tc.trigger})
+			beam.ParDo0(s, &collectMetricFn{ID: t.Name()}, rows)
+			got, counters := runCollect(t, p, func(r schemas.ProductMetric) string { return r.ProductID + paneKey(r.Pane) })
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			checkCounters(t, counters, tc.counters)
+		})
+	}
+}
