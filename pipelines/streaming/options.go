@@ -4,7 +4,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+
 	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 // Options configures the streaming pipeline. It is the single source of the
@@ -15,7 +18,7 @@ type Options struct {
 	InputSubscription    string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
 	TimestampAttribute   string        `flag:"timestampAttribute" default:"event_time" group:"Source" label:"Event time attribute" help:"Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), as with PubsubIO.withTimestampAttribute." example:"event_time" regex:"^[^\\s]{1,256}$"`
 	MaxOutOfOrderness    time.Duration `flag:"maxOutOfOrderness" default:"10s" group:"Event time" label:"Maximum out-of-orderness" help:"How far the watermark is held back behind the newest event time, so that events arriving up to this much out of order are still on time." example:"30s"`
-	AllowedLateness      time.Duration `flag:"allowedLateness" default:"0s" group:"Event time" label:"Allowed lateness" help:"How long after the watermark passes the end of a window late events still update it; later events are dropped and counted." example:"5m"`
+	AllowedLateness      time.Duration `flag:"allowedLateness" default:"0s" group:"Event time" label:"Allowed lateness" help:"How long after the watermark passes the end of a window late events still update it, in LATE panes as --lateFirings says; later events are kept out of windows and counted." example:"5m"`
 	MaxMessages          int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
 	IdleTimeout          time.Duration `flag:"idleTimeout" default:"0s" group:"Source" label:"Idle timeout" help:"Stop and drain after this long without a message; 0 never stops." example:"2m"`
 	DedupHorizon         time.Duration `flag:"dedupHorizon" default:"10m" group:"Processing" label:"Deduplication horizon" help:"How long an event_id is remembered to drop duplicates and redeliveries." example:"1h"`
@@ -23,7 +26,13 @@ type Options struct {
 	CurrencyRates        string        `flag:"currencyRates" default:"testdata/reference/currency_rates.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Currency rates" help:"Currency rates CSV (USD per unit of each currency) used to convert amounts, a local path or a gs:// URI. The default is the sample file shipped with the repository and the template image." example:"gs://my-bucket/reference/currency_rates.csv"`
 	ReferenceRefresh     time.Duration `flag:"referenceRefresh" default:"10m" group:"Enrichment" label:"Reference data refresh interval" help:"How often the product catalog and currency rates are reloaded." example:"1h"`
 	WindowDuration       time.Duration `flag:"windowDuration" default:"1m" group:"Aggregation" label:"Window duration" help:"Length of the fixed windows of the product_metrics aggregates, at most 24h." example:"5m"`
-	OutputDirectory      string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the local file outputs: archive/ holds the raw archive and bq/<table>/ the BigQuery rows as newline-delimited JSON. A local path for now; gs:// and the BigQuery Storage Write API come with the production sinks." example:"/data/tributary"`
+	EarlyFiringDelay     time.Duration `flag:"earlyFiringDelay" default:"0s" group:"Aggregation" label:"Early firing delay" help:"Fire an EARLY pane of a window this long (processing time) after the first element of the pane arrives, until the window ends; 0 fires no early panes." example:"30s"`
+	LateFirings          string        `flag:"lateFirings" default:"every" group:"Aggregation" label:"Late firings" help:"How late events within --allowedLateness update a window: every (a LATE pane per late event), a processing-time delay such as 30s (one LATE pane that long after the first late event), or none (only with --allowedLateness=0)." example:"30s" regex:"^(every|none|([0-9]+(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+)$"`
+	Accumulation         string        `flag:"accumulation" default:"accumulating" group:"Aggregation" label:"Pane accumulation" help:"accumulating: each pane of a window and key holds everything so far and replaces the earlier ones; discarding: each pane holds what arrived since the previous one and panes add up. On Prism, accumulating is refused with --allowedLateness > 0." example:"discarding" regex:"^(accumulating|discarding)$"`
+	TrendingWindow       time.Duration `flag:"trendingWindow" default:"1h" group:"Aggregation" label:"Trending window" help:"Length of the sliding windows of trending_products, at most 24h." example:"30m"`
+	TrendingPeriod       time.Duration `flag:"trendingPeriod" default:"5m" group:"Aggregation" label:"Trending period" help:"How often a trending_products window starts; must divide --trendingWindow evenly (at most 1000 windows per event)." example:"1m"`
+	TrendingTopN         int64         `flag:"trendingTopN" default:"10" group:"Aggregation" label:"Trending top N" help:"How many products each trending_products row ranks, 1 to 1000." example:"20"`
+	OutputDirectory      string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the file outputs, a local path or gs://bucket/path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON." example:"gs://my-bucket/tributary"`
 	NumShards            int           `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per archive window and pane; messages are spread over them by a hash of their bytes." example:"8"`
 	TempDirectory        string        `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory for the archive writer's sort spill files, removed after each file. Empty uses the system temp directory." example:"/tmp/tributary"`
 	OutputDataset        string        `flag:"outputDataset" group:"Output" label:"BigQuery dataset" help:"Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as local NDJSON under outputDirectory." example:"my-project:tributary" regex:"^[^:\\s]+:[A-Za-z0-9_]+$"`
@@ -41,23 +50,16 @@ type Options struct {
 // Validate checks every option, in field order, and returns an
 // *options.FlagError naming the first bad flag.
 func (o Options) Validate() error {
-	return options.Validate(o, map[string]options.Rule{
+	rules := map[string]options.Rule{
 		"maxOutOfOrderness": func() string { return options.NonNegative(o.MaxOutOfOrderness) },
-		"allowedLateness":   func() string { return options.NonNegative(o.AllowedLateness) },
 		"maxMessages":       func() string { return options.NonNegative(o.MaxMessages) },
 		"idleTimeout":       func() string { return options.NonNegative(o.IdleTimeout) },
 		"dedupHorizon":      func() string { return options.Positive(o.DedupHorizon) },
 		"productCatalog":    func() string { return nonEmpty(o.ProductCatalog) },
 		"currencyRates":     func() string { return nonEmpty(o.CurrencyRates) },
 		"referenceRefresh":  func() string { return options.Positive(o.ReferenceRefresh) },
-		"windowDuration": func() string {
-			if o.WindowDuration <= 0 || o.WindowDuration > 24*time.Hour {
-				return "must be > 0 and <= 24h"
-			}
-			return ""
-		},
-		"outputDirectory": func() string { return nonEmpty(o.OutputDirectory) },
-		"numShards":       func() string { return options.Between(o.NumShards, 1, 99999) },
+		"outputDirectory":   func() string { return nonEmpty(o.OutputDirectory) },
+		"numShards":         func() string { return options.Between(o.NumShards, 1, 99999) },
 		"tempDirectory": func() string {
 			if strings.HasPrefix(o.TempDirectory, "gs://") {
 				return "must be a local directory"
@@ -66,7 +68,12 @@ func (o Options) Validate() error {
 		},
 		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
 		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
-	})
+	}
+	// The window and trigger flags are checked against what the selected runner supports.
+	for flag, rule := range o.Windowing(*runners.Runner).Rules() {
+		rules[flag] = rule
+	}
+	return options.Validate(o, rules)
 }
 
 func nonEmpty(s string) string {
@@ -97,4 +104,14 @@ var artefacts = options.Artefacts{
 // writes them; a test checks that the files on disk match.
 func GeneratedFiles(root string) (map[string][]byte, error) {
 	return artefacts.Files(root)
+}
+
+// Windowing is the window and trigger configuration of every windowed branch.
+func (o Options) Windowing(runner string) windowing.Options {
+	return windowing.Options{
+		Trigger: windowing.Trigger{EarlyFiringDelay: o.EarlyFiringDelay, LateFirings: o.LateFirings,
+			AllowedLateness: o.AllowedLateness, Accumulation: o.Accumulation},
+		WindowDuration: o.WindowDuration, TrendingWindow: o.TrendingWindow, TrendingPeriod: o.TrendingPeriod,
+		TrendingTopN: int(o.TrendingTopN), Runner: runner,
+	}
 }

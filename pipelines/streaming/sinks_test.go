@@ -35,7 +35,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
 
 	bq := bqtest.Start(t)
-	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableDeadLetters} {
+	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableDeadLetters} {
 		fields, err := schemas.TableSchema(table)
 		if err != nil {
 			t.Fatal(err)
@@ -111,6 +111,24 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("product_metrics in BigQuery (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("trending_products", func(t *testing.T) {
+		// Both purchases (12:00:20, 12:00:30) fall in the 12 one-hour windows sliding every 5 m
+		// that start from 11:05 to 12:00; each ranks p-0001 (22 USD) above p-0002 (10 USD), a
+		// tie on purchases broken by revenue.
+		rows := bq.Rows(table(schemas.TableTrendingProducts))
+		if len(rows) != 12 {
+			t.Fatalf("%d trending rows, want 12", len(rows))
+		}
+		for _, r := range rows {
+			var ranked []string
+			for _, p := range r["ranking"].([]any) {
+				ranked = append(ranked, p.(map[string]any)["product_id"].(string))
+			}
+			if diff := cmp.Diff([]string{"p-0001", "p-0002"}, ranked); diff != "" {
+				t.Errorf("window %v ranking (-want +got):\n%s", r["window_start"], diff)
+			}
 		}
 	})
 	t.Run("dead_letters", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/aggregate"
@@ -18,6 +19,7 @@ import (
 	"github.com/tributary-dev/tributary/transforms/enrich"
 	"github.com/tributary-dev/tributary/transforms/files"
 	"github.com/tributary-dev/tributary/transforms/pubsub"
+	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 // Config is what Build needs: the validated options, plus what the process decides rather
@@ -39,10 +41,11 @@ type Config struct {
 
 // Outputs are the pipeline's main collections, for tests and callers that add steps.
 type Outputs struct {
-	Messages       beam.PCollection // schemas.Message, as read
-	Events         beam.PCollection // schemas.Event, valid, deduplicated and enriched
-	ProductMetrics beam.PCollection // schemas.ProductMetric
-	DeadLetters    beam.PCollection // schemas.DeadLetter, from every step
+	Messages         beam.PCollection // schemas.Message, as read
+	Events           beam.PCollection // schemas.Event, valid, deduplicated and enriched
+	ProductMetrics   beam.PCollection // schemas.ProductMetric
+	TrendingProducts beam.PCollection // schemas.TrendingProducts
+	DeadLetters      beam.PCollection // schemas.DeadLetter, from every step
 }
 
 // Build adds the streaming pipeline to s. The caller has validated cfg.Options.
@@ -78,19 +81,23 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 		CurrencyRates:   o.CurrencyRates,
 		RefreshInterval: o.ReferenceRefresh,
 	})
-	metrics := aggregate.ProductMetrics(s, events, aggregate.Config{WindowDuration: o.WindowDuration, AllowedLateness: o.AllowedLateness})
+	w := o.Windowing(*runners.Runner)
+	metrics := aggregate.ProductMetrics(s, events, aggregate.Config{WindowDuration: o.WindowDuration, Windowing: w.Trigger})
+	trending := aggregate.TrendingProducts(s, events, aggregate.TrendingConfig{Window: w.Trending(), Windowing: w.Trigger, TopN: w.TrendingTopN})
 
 	dead := decoded.DeadLetters
 	toTopic := dead
 	if o.OutputDataset == "" {
 		bigquery.WriteLocal(s, events, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})
 		bigquery.WriteLocal(s, metrics, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableProductMetrics})
+		bigquery.WriteLocal(s, trending, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableTrendingProducts})
 		bigquery.WriteLocal(s, deadletter.Rows(s, dead), bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
 	} else {
 		tables := cfg.BigQueryTables()
 		eventsDead := bigquery.Write(s, events, tables[schemas.TableEvents])
 		metricsDead := bigquery.Write(s, metrics, tables[schemas.TableProductMetrics])
-		dead = beam.Flatten(s, dead, eventsDead, metricsDead)
+		trendingDead := bigquery.Write(s, trending, tables[schemas.TableTrendingProducts])
+		dead = beam.Flatten(s, dead, eventsDead, metricsDead, trendingDead)
 		// Rows the dead_letters table refuses still reach the topic.
 		toTopic = beam.Flatten(s, dead, bigquery.Write(s, deadletter.Rows(s, dead), tables[schemas.TableDeadLetters]))
 	}
@@ -98,7 +105,7 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 		bigquery.PublishDeadLetters(s, toTopic, bigquery.DeadLetterTopicConfig{Topic: o.DeadLetterTopic, Endpoint: cfg.DeadLetterTopicEndpoint})
 	}
 
-	return Outputs{Messages: msgs, Events: events, ProductMetrics: metrics, DeadLetters: dead}
+	return Outputs{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending, DeadLetters: dead}
 }
 
 // BigQueryTables returns the Storage Write sink configuration of each table, for
@@ -121,8 +128,10 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	// A dead letter the table refuses must not vanish: without a topic to carry it, fail the bundle.
 	dead.FailOnRefusedRows = o.DeadLetterTopic == ""
 	return map[string]bigquery.Config{
-		schemas.TableEvents:         events,
-		schemas.TableProductMetrics: table(schemas.TableProductMetrics, o.UpsertAggregates),
-		schemas.TableDeadLetters:    dead,
+		schemas.TableEvents: events,
+		// CDC replaces a window's row by a later pane: right only when panes accumulate.
+		schemas.TableProductMetrics:   table(schemas.TableProductMetrics, o.UpsertAggregates && o.Accumulation != windowing.Discarding),
+		schemas.TableTrendingProducts: table(schemas.TableTrendingProducts, false),
+		schemas.TableDeadLetters:      dead,
 	}
 }

@@ -47,6 +47,7 @@ func (s Summary) Print(w io.Writer) error {
 	line("enrichment misses", c["enrich.misses"], "unknown product or currency")
 	line("rows: events", c["events.out"], "")
 	line("rows: product_metrics", c["product_metrics.out"], "")
+	line("rows: trending_products", c["trending_products.out"], "")
 	line("rows: dead_letters", c["dead_letters.out"], deadLetterReasons(c))
 	line("archive: messages / files", fmt.Sprintf("%d / %d", c["archive.out"], c["archive.files"]), "")
 	if s.Lag.Count > 0 {

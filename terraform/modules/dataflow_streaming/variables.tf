@@ -35,7 +35,7 @@ variable "max_out_of_orderness" {
 
 variable "allowed_lateness" {
   type        = string
-  description = "How long after the watermark passes the end of a window late events still update it; later events are dropped and counted. For example: 5m. Null keeps the pipeline default (0s)."
+  description = "How long after the watermark passes the end of a window late events still update it, in LATE panes as --lateFirings says; later events are kept out of windows and counted. For example: 5m. Null keeps the pipeline default (0s)."
   default     = null
 
   validation {
@@ -111,9 +111,75 @@ variable "window_duration" {
   }
 }
 
+variable "early_firing_delay" {
+  type        = string
+  description = "Fire an EARLY pane of a window this long (processing time) after the first element of the pane arrives, until the window ends; 0 fires no early panes. For example: 30s. Null keeps the pipeline default (0s)."
+  default     = null
+
+  validation {
+    condition     = var.early_firing_delay == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.early_firing_delay))
+    error_message = "The early_firing_delay variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 30s."
+  }
+}
+
+variable "late_firings" {
+  type        = string
+  description = "How late events within --allowedLateness update a window: every (a LATE pane per late event), a processing-time delay such as 30s (one LATE pane that long after the first late event), or none (only with --allowedLateness=0). For example: 30s. Null keeps the pipeline default (every)."
+  default     = null
+
+  validation {
+    condition     = var.late_firings == null || can(regex("^(?:^(every|none|([0-9]+(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+)$)$", var.late_firings))
+    error_message = "The late_firings variable must match ^(every|none|([0-9]+(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+)$, for example 30s."
+  }
+}
+
+variable "accumulation" {
+  type        = string
+  description = "accumulating: each pane of a window and key holds everything so far and replaces the earlier ones; discarding: each pane holds what arrived since the previous one and panes add up. On Prism, accumulating is refused with --allowedLateness > 0. For example: discarding. Null keeps the pipeline default (accumulating)."
+  default     = null
+
+  validation {
+    condition     = var.accumulation == null || can(regex("^(?:^(accumulating|discarding)$)$", var.accumulation))
+    error_message = "The accumulation variable must match ^(accumulating|discarding)$, for example discarding."
+  }
+}
+
+variable "trending_window" {
+  type        = string
+  description = "Length of the sliding windows of trending_products, at most 24h. For example: 30m. Null keeps the pipeline default (1h)."
+  default     = null
+
+  validation {
+    condition     = var.trending_window == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.trending_window))
+    error_message = "The trending_window variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 30m."
+  }
+}
+
+variable "trending_period" {
+  type        = string
+  description = "How often a trending_products window starts; must divide --trendingWindow evenly (at most 1000 windows per event). For example: 1m. Null keeps the pipeline default (5m)."
+  default     = null
+
+  validation {
+    condition     = var.trending_period == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.trending_period))
+    error_message = "The trending_period variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 1m."
+  }
+}
+
+variable "trending_top_n" {
+  type        = string
+  description = "How many products each trending_products row ranks, 1 to 1000. For example: 20. Null keeps the pipeline default (10)."
+  default     = null
+
+  validation {
+    condition     = var.trending_top_n == null || can(regex("^(?:^-?[0-9]+$)$", var.trending_top_n))
+    error_message = "The trending_top_n variable must match ^-?[0-9]+$, for example 20."
+  }
+}
+
 variable "output_directory" {
   type        = string
-  description = "Root of the local file outputs: archive/ holds the raw archive and bq/<table>/ the BigQuery rows as newline-delimited JSON. A local path for now; gs:// and the BigQuery Storage Write API come with the production sinks. For example: /data/tributary. Null keeps the pipeline default (out)."
+  description = "Root of the file outputs, a local path or gs://bucket/path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON. For example: gs://my-bucket/tributary. Null keeps the pipeline default (out)."
   default     = null
 }
 
@@ -216,6 +282,12 @@ locals {
       currencyRates        = var.currency_rates
       referenceRefresh     = var.reference_refresh
       windowDuration       = var.window_duration
+      earlyFiringDelay     = var.early_firing_delay
+      lateFirings          = var.late_firings
+      accumulation         = var.accumulation
+      trendingWindow       = var.trending_window
+      trendingPeriod       = var.trending_period
+      trendingTopN         = var.trending_top_n
       outputDirectory      = var.output_directory
       numShards            = var.num_shards
       tempDirectory        = var.temp_directory
