@@ -1,0 +1,100 @@
+package streaming
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tributary-dev/tributary/pipelines/generate"
+	"github.com/tributary-dev/tributary/schemas"
+)
+
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden from this run")
+
+// goldenTables are the analytic tables whose rows depend only on the generated events.
+var goldenTables = []string{schemas.TableProductMetrics, schemas.TableTrendingProducts}
+
+// TestGoldenLocalRun runs local mode's path (the generator into the in-process Pub/Sub, the whole
+// pipeline on Prism) with a fixed seed and start, and compares the analytic tables with
+// testdata/golden. Run `go test ./pipelines/streaming -run Golden -update-golden` after an intended
+// change and review the diff.
+func TestGoldenLocalRun(t *testing.T) {
+	ctx := context.Background()
+	local, err := StartLocalSource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	o := defaultOptions(t)
+	o.GenerateEvents, o.GenerateSeed = 3000, 7
+	gen := LocalGeneratorConfig(o, time.Time{})
+	gen.Start = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := local.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
+		t.Fatal(err)
+	}
+	o.InputSubscription, o.MaxMessages, o.OutputDirectory = local.Subscription, gen.Count, t.TempDir()
+	o.ProductCatalog, o.CurrencyRates = "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv"
+	p, s := beam.NewPipelineWithRoot()
+	Build(s, Config{Options: o, PubsubEndpoint: local.Server.Addr})
+	if err := ptest.Run(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range goldenTables {
+		got := canonicalRows(t, readRows[map[string]any](t, o.OutputDirectory, table))
+		path := filepath.Join("..", "..", "testdata", "golden", table+".json")
+		if *updateGolden {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mustWrite(t, path, string(got))
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run with -update-golden to create it)", err)
+		}
+		var w, g []map[string]any
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(w, g); diff != "" {
+			t.Errorf("%s differs from %s (-want +got):\n%s", table, path, diff)
+		}
+	}
+}
+
+// canonicalRows renders rows as an indented JSON array in a stable order.
+func canonicalRows(t *testing.T, rows []map[string]any) []byte {
+	t.Helper()
+	keyed := make([]string, len(rows))
+	for i, r := range rows {
+		b, err := json.Marshal(r) // map keys are sorted
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyed[i] = string(b)
+	}
+	slices.Sort(keyed)
+	out := []byte("[\n")
+	for i, k := range keyed {
+		out = append(out, "  "...)
+		out = append(out, k...)
+		if i < len(keyed)-1 {
+			out = append(out, ',')
+		}
+		out = append(out, '\n')
+	}
+	return append(out, "]\n"...)
+}
