@@ -1,0 +1,237 @@
+// Package fraud builds fraud_alerts: a stateful DoFn keyed by user applies two rules to each
+// user's purchases, in event-time order, and emits one alert per rule firing.
+//
+//   - velocity: more than K purchases within T (K+1 purchases less than T apart). It fires once
+//     per burst, on the purchase that first takes the count over K, and re-arms at the first
+//     later purchase whose window (T back from it) holds K purchases or fewer: K+2 quick
+//     purchases give one alert, and a second burst after a pause gives a second.
+//   - amount_anomaly: a purchase whose USD amount is above M × the mean of the user's earlier
+//     purchases, once there are at least S of them. The mean includes earlier outliers. A
+//     purchase whose currency enrich did not know (a USD amount of 0 for a non-zero amount)
+//     counts for velocity but is neither judged nor part of the mean (fraud.no_usd_amount).
+//
+// # Order and determinism
+//
+// A purchase is evaluated when the watermark passes its event time + the allowed lateness
+// (rounded up to the next second, so a burst is evaluated together), in (event time,
+// event id) order: a purchase arriving out of order within the allowed lateness is evaluated
+// exactly where it belongs, so the alerts do not depend on arrival order and a backfill of the
+// same events gives the same alerts, alert_id and detected_at included. Evaluating on arrival
+// would alert sooner but let arrival order change the answer (a late purchase could complete a
+// burst whose alert should have named it, or shift a mean an outlier was judged against), and
+// alerts cannot be taken back. The cost is latency: an alert leaves when the watermark passes
+// its purchase + allowed lateness. A purchase that arrives after later ones were evaluated is
+// counted in fraud.late_dropped, as are purchases decode marked Late (they are still in the
+// events table). A repeated event id is counted in fraud.duplicates and evaluated once.
+//
+// # State
+//
+// Per user: the purchases within T of the last one, the anomaly baseline (count, sum, first
+// time) and purchases buffered for evaluation. A purchase StateTTL or more after the user's
+// previous one starts afresh, and a timer at the last purchase + StateTTL clears the state, so
+// it is bounded by the active users.
+//
+// Alerts also go to a Pub/Sub topic when AlertsTopic is set (see PublishAlerts).
+package fraud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/telemetry"
+)
+
+func init() {
+	register.DoFn3x0[context.Context, schemas.Event, func(string, purchase)](&keyFn{})
+	register.Emitter2[string, purchase]()
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultVelocityCount       = 5
+	DefaultVelocityWindow      = time.Minute
+	DefaultAnomalyMultiplier   = 3.0
+	DefaultAnomalyMinPurchases = 3
+	DefaultStateTTL            = 24 * time.Hour
+)
+
+// Config configures Detect. A zero field takes its default.
+type Config struct {
+	// VelocityCount is K: more than K purchases within VelocityWindow fire the velocity rule
+	// (--fraudVelocityCount).
+	VelocityCount int
+	// VelocityWindow is T (--fraudVelocityWindow).
+	VelocityWindow time.Duration
+	// AnomalyMultiplier is M: a purchase above M × the user's mean fires the anomaly rule
+	// (--fraudAnomalyMultiplier).
+	AnomalyMultiplier float64
+	// AnomalyMinPurchases is S: the purchases needed before the anomaly rule judges one
+	// (--fraudAnomalyMinPurchases).
+	AnomalyMinPurchases int
+	// StateTTL is the inactivity after which a user's state is cleared (--fraudStateTtl).
+	StateTTL time.Duration
+	// AllowedLateness is how long after the watermark a purchase is still evaluated in order
+	// (--allowedLateness); it delays every alert by as much.
+	AllowedLateness time.Duration
+	// AlertsTopic, projects/<project>/topics/<topic>, also receives every alert when set
+	// (--alertsTopic).
+	AlertsTopic string
+	// PubsubEndpoint (host:port) targets an emulator or test server for AlertsTopic.
+	PubsubEndpoint string
+}
+
+// Flags lists the flags this package owns, in the order Validate checks them; Validate checks
+// the shared --allowedLateness last.
+var Flags = []string{"fraudVelocityCount", "fraudVelocityWindow", "fraudAnomalyMultiplier",
+	"fraudAnomalyMinPurchases", "fraudStateTtl", "alertsTopic"}
+
+var topicPath = regexp.MustCompile(`^projects/[^/\s]+/topics/[^/\s]+$`)
+
+// Rules returns one check per flag of Flags, each returning what is wrong ("" when fine), for
+// the pipeline's options validation; --allowedLateness is shared and checked by the pipeline.
+func (c Config) Rules() map[string]func() string {
+	d := c.withDefaults()
+	return map[string]func() string{
+		"fraudVelocityCount": func() string {
+			if c.VelocityCount < 0 || c.VelocityCount > 100_000 {
+				return "must be between 1 and 100000 (0 uses the default, 5)"
+			}
+			return ""
+		},
+		"fraudVelocityWindow": func() string {
+			if c.VelocityWindow < 0 || (c.VelocityWindow > 0 && c.VelocityWindow < time.Millisecond) {
+				return "must be at least 1ms (0 uses the default, 1m)"
+			}
+			return ""
+		},
+		"fraudAnomalyMultiplier": func() string {
+			m := c.AnomalyMultiplier
+			if math.IsNaN(m) || (m != 0 && (m < 1 || m > 1e6)) {
+				return "must be between 1 and 1000000 (0 uses the default, 3)"
+			}
+			return ""
+		},
+		"fraudAnomalyMinPurchases": func() string {
+			if c.AnomalyMinPurchases < 0 {
+				return "must be at least 1 (0 uses the default, 3)"
+			}
+			return ""
+		},
+		"fraudStateTtl": func() string {
+			switch {
+			case c.StateTTL < 0:
+				return "must be > 0 (0 uses the default, 24h)"
+			case d.StateTTL < d.VelocityWindow:
+				// A shorter TTL would forget purchases the velocity window still counts.
+				return fmt.Sprintf("%v must be at least --fraudVelocityWindow (%v)", d.StateTTL, d.VelocityWindow)
+			}
+			return ""
+		},
+		"alertsTopic": func() string {
+			if c.AlertsTopic != "" && !topicPath.MatchString(c.AlertsTopic) {
+				return fmt.Sprintf("%q is not projects/<project>/topics/<topic>", c.AlertsTopic)
+			}
+			return ""
+		},
+	}
+}
+
+// Validate returns an error naming the flag of the first invalid field.
+func (c Config) Validate() error {
+	rules := c.Rules()
+	for _, flag := range Flags {
+		if msg := rules[flag](); msg != "" {
+			return fmt.Errorf("invalid --%s: %s", flag, msg)
+		}
+	}
+	if c.AllowedLateness < 0 {
+		return errors.New("invalid --allowedLateness: must be >= 0")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.VelocityCount == 0 {
+		c.VelocityCount = DefaultVelocityCount
+	}
+	if c.VelocityWindow == 0 {
+		c.VelocityWindow = DefaultVelocityWindow
+	}
+	if c.AnomalyMultiplier == 0 {
+		c.AnomalyMultiplier = DefaultAnomalyMultiplier
+	}
+	if c.AnomalyMinPurchases == 0 {
+		c.AnomalyMinPurchases = DefaultAnomalyMinPurchases
+	}
+	if c.StateTTL == 0 {
+		c.StateTTL = DefaultStateTTL
+	}
+	return c
+}
+
+// Detect applies the velocity and amount-anomaly rules to each user's purchases and emits one
+// alert per firing; with cfg.AlertsTopic set it also publishes them there. It panics on an
+// invalid cfg, as Beam's own transforms do at construction; call Validate first to report it.
+//
+// Detect: PCollection<schemas.Event> -> PCollection<schemas.FraudAlert>
+func Detect(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection {
+	s = s.Scope("fraud.Detect")
+	if err := cfg.Validate(); err != nil {
+		panic(fmt.Sprintf("fraud.Detect: %v", err))
+	}
+	cfg = cfg.withDefaults()
+	keyed := beam.ParDo(s, &keyFn{}, events)
+	alerts := beam.ParDo(s, &detectFn{
+		VelocityCount:       cfg.VelocityCount,
+		VelocityWindow:      cfg.VelocityWindow,
+		AnomalyMultiplier:   cfg.AnomalyMultiplier,
+		AnomalyMinPurchases: cfg.AnomalyMinPurchases,
+		StateTTL:            cfg.StateTTL,
+		AllowedLateness:     cfg.AllowedLateness,
+		Pending:             state.MakeBagState[purchase]("pending"),
+		History:             state.MakeValueState[history]("history"),
+		Timer:               timers.InEventTime("fraud"),
+	}, keyed)
+	if cfg.AlertsTopic != "" {
+		PublishAlerts(s, alerts, PublishConfig{Topic: cfg.AlertsTopic, Endpoint: cfg.PubsubEndpoint})
+	}
+	return alerts
+}
+
+// keyFn keys purchases by user and keeps only what the rules need.
+type keyFn struct {
+	in, late, noUSD telemetry.Counter
+}
+
+func (fn *keyFn) Setup() {
+	fn.in = telemetry.NewCounter("fraud.in")
+	fn.late = telemetry.NewCounter("fraud.late_dropped")
+	fn.noUSD = telemetry.NewCounter("fraud.no_usd_amount")
+}
+
+func (fn *keyFn) ProcessElement(ctx context.Context, e schemas.Event, emit func(string, purchase)) {
+	if e.EventType != schemas.Purchase {
+		return // the rules look at purchases only
+	}
+	fn.in.Inc(ctx, 1)
+	if e.Late {
+		fn.late.Inc(ctx, 1)
+		return
+	}
+	p := purchase{At: e.EventTime.UnixNano(), EventID: e.EventID, AmountUSD: int64(e.AmountUSD),
+		HasUSD: e.AmountUSD != 0 || e.Amount == 0}
+	if !p.HasUSD {
+		fn.noUSD.Inc(ctx, 1)
+	}
+	emit(e.UserID, p)
+}

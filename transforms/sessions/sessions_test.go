@@ -1,0 +1,348 @@
+package sessions
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/telemetry"
+)
+
+func TestMain(m *testing.M) { ptest.Main(m) }
+
+func init() {
+	register.DoFn1x0[schemas.UserSession](&collectFn{})
+}
+
+// Rows collected by the pipelines of the running test. Prism runs in-process, so the workers
+// share this process; each run collects under its own id.
+var (
+	collectedMu sync.Mutex
+	collected   = map[string][]schemas.UserSession{}
+)
+
+type collectFn struct{ ID string }
+
+func (fn *collectFn) ProcessElement(r schemas.UserSession) {
+	collectedMu.Lock()
+	defer collectedMu.Unlock()
+	collected[fn.ID] = append(collected[fn.ID], r)
+}
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func at(m float64) time.Time { return t0.Add(time.Duration(m * float64(time.Minute))) }
+
+// ev is an event of user at t0 + minute minutes; a purchase costs usd.
+func ev(id, user, typ string, minute float64, product string, usd int64) schemas.Event {
+	return schemas.Event{EventID: id, EventType: typ, EventTime: at(minute), UserID: user, ProductID: product,
+		AmountUSD: schemas.Decimal(usd * schemas.DecimalScale)}
+}
+
+// step is one event of a test stream: add events (at their own timestamps) or move the
+// watermark to t0 + minute.
+type step struct {
+	events    []schemas.Event
+	watermark float64
+}
+
+func add(events ...schemas.Event) step { return step{events: events} }
+func watermark(minute float64) step    { return step{watermark: minute} }
+
+func stream(t *testing.T, steps []step) teststream.Config {
+	t.Helper()
+	cfg := teststream.NewConfig()
+	for _, st := range steps {
+		if st.events == nil {
+			if err := cfg.AdvanceWatermark(at(st.watermark).UnixMilli()); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		for _, e := range st.events { // one at a time: each keeps its own timestamp
+			if err := cfg.AddElements(e.EventTime.UnixMilli(), e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := cfg.AdvanceWatermarkToInfinity(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// run runs UserSessions over the stream and returns its rows sorted by user, window start and
+// pane index, and the tributary counters.
+func run(t *testing.T, steps []step, cfg Config) ([]schemas.UserSession, map[string]int64) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	rows := UserSessions(s, teststream.Create(s, stream(t, steps)), cfg)
+	beam.ParDo0(s, &collectFn{ID: t.Name()}, rows)
+	collectedMu.Lock()
+	delete(collected, t.Name())
+	collectedMu.Unlock()
+	pr, err := ptest.RunWithMetrics(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collectedMu.Lock()
+	got := slices.Clone(collected[t.Name()])
+	collectedMu.Unlock()
+	slices.SortFunc(got, func(a, b schemas.UserSession) int {
+		return strings.Compare(rowKey(a), rowKey(b))
+	})
+	return got, telemetry.FromPipeline(pr).Counters
+}
+
+func rowKey(r schemas.UserSession) string {
+	return fmt.Sprintf("%s/%s/%03d", r.UserID, r.WindowStart.Format(time.RFC3339Nano), r.PaneIndex)
+}
+
+// session is the expected row of user's session over [start, last] minutes.
+type want struct {
+	user                       string
+	start, last                float64
+	events, views, carts, buys int64
+	revenue                    int64
+	first, lastProduct         string
+	pane                       int64
+	timing                     string
+	final                      bool
+	supersedes                 []float64 // starts of replaced sessions
+	gap                        time.Duration
+}
+
+func (w want) row() schemas.UserSession {
+	gap := w.gap
+	if gap == 0 {
+		gap = DefaultGap
+	}
+	r := schemas.UserSession{
+		Pane: schemas.Pane{WindowStart: at(w.start), WindowEnd: at(w.last).Add(gap), PaneIndex: w.pane,
+			PaneTiming: w.timing, IsFinal: w.final},
+		UserID: w.user, SessionID: SessionID(w.user, at(w.start)), SessionStart: at(w.start), SessionEnd: at(w.last),
+		DurationSeconds: int64(at(w.last).Sub(at(w.start)) / time.Second),
+		Events:          w.events, PageViews: w.views, Carts: w.carts, Purchases: w.buys,
+		RevenueUSD: schemas.Decimal(w.revenue * schemas.DecimalScale), Converted: w.buys > 0,
+		FirstProduct: w.first, LastProduct: w.lastProduct,
+	}
+	for _, s := range w.supersedes {
+		r.Supersedes = append(r.Supersedes, schemas.SessionRef{SessionID: SessionID(w.user, at(s))})
+	}
+	r.Merged = len(r.Supersedes) > 0
+	return r
+}
+
+func TestUserSessions(t *testing.T) {
+	lateBuy := ev("late-buy", "u1", schemas.Purchase, 20, "p9", 7)
+	lateBuy.Late = true
+	tests := []struct {
+		name     string
+		cfg      Config
+		steps    []step
+		want     []want
+		counters map[string]int64
+	}{
+		{
+			name: "two bursts more than the gap apart are two sessions",
+			steps: []step{
+				add(ev("a1", "u1", schemas.PageView, 0, "p1", 0), ev("a2", "u1", schemas.AddToCart, 5, "p1", 0),
+					ev("b1", "u2", schemas.PageView, 6, "", 0), ev("a3", "u1", schemas.Purchase, 10, "p2", 20)),
+				watermark(20),
+				add(ev("a4", "u1", schemas.PageView, 50, "", 0), ev("a5", "u1", schemas.Purchase, 55, "p3", 5)),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 10, events: 3, views: 1, carts: 1, buys: 1, revenue: 20, first: "p1", lastProduct: "p2", timing: schemas.PaneOnTime, final: true},
+				{user: "u1", start: 50, last: 55, events: 2, views: 1, buys: 1, revenue: 5, first: "p3", lastProduct: "p3", timing: schemas.PaneOnTime, final: true},
+				{user: "u2", start: 6, last: 6, events: 1, views: 1, timing: schemas.PaneOnTime, final: true},
+			},
+			counters: map[string]int64{"sessions.in": 6, "sessions.out": 3},
+		},
+		{
+			name: "events 25 minutes apart with the watermark moved in between are one session",
+			steps: []step{
+				add(ev("a1", "u1", schemas.PageView, 0, "p1", 0)),
+				watermark(10),
+				add(ev("a2", "u1", schemas.PageView, 25, "p2", 0)),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 25, events: 2, views: 2, first: "p1", lastProduct: "p2", timing: schemas.PaneOnTime, final: true},
+			},
+		},
+		{
+			// Prism's own session windows gave [0, 30) and [25, 55) here, two sessions, where
+			// Beam's model gives [0, 30) on time and then [0, 55) late (apache/beam#31438).
+			name: "an event 25 minutes after the first, once the watermark passed the first's end, extends it",
+			cfg:  Config{AllowedLateness: time.Hour},
+			steps: []step{
+				add(ev("a1", "u1", schemas.PageView, 0, "p1", 0)),
+				watermark(31),
+				add(ev("a2", "u1", schemas.PageView, 25, "p2", 0)),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 0, events: 1, views: 1, first: "p1", lastProduct: "p1", timing: schemas.PaneOnTime},
+				{user: "u1", start: 0, last: 25, events: 2, views: 2, first: "p1", lastProduct: "p2", pane: 1, timing: schemas.PaneLate},
+				{user: "u1", start: 0, last: 25, events: 2, views: 2, first: "p1", lastProduct: "p2", pane: 2, timing: schemas.PaneLate, final: true},
+			},
+		},
+		{
+			name: "events out of order within the watermark are ordered by event time",
+			steps: []step{
+				add(ev("a3", "u1", schemas.Purchase, 20, "p3", 3), ev("a1", "u1", schemas.PageView, 0, "p1", 0),
+					ev("a2", "u1", schemas.PageView, 10, "p2", 0)),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 20, events: 3, views: 2, buys: 1, revenue: 3, first: "p1", lastProduct: "p3", timing: schemas.PaneOnTime, final: true},
+			},
+		},
+		{
+			// Prism's own session windows gave a third session [20, 50) here.
+			name: "a late event bridging two sessions merges them within the allowed lateness",
+			cfg:  Config{AllowedLateness: time.Hour},
+			steps: []step{
+				add(ev("a1", "u1", schemas.PageView, 0, "p1", 0), ev("a2", "u1", schemas.PageView, 5, "p1", 0),
+					ev("b1", "u1", schemas.Purchase, 40, "p2", 10), ev("b2", "u1", schemas.PageView, 45, "p2", 0)),
+				watermark(80), // both closed: [0, 35) and [40, 75)
+				add(ev("late", "u1", schemas.AddToCart, 20, "p1", 0)),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 5, events: 2, views: 2, first: "p1", lastProduct: "p1", timing: schemas.PaneOnTime},
+				{user: "u1", start: 0, last: 45, events: 5, views: 3, carts: 1, buys: 1, revenue: 10, first: "p1", lastProduct: "p2",
+					pane: 1, timing: schemas.PaneLate, supersedes: []float64{40}},
+				{user: "u1", start: 0, last: 45, events: 5, views: 3, carts: 1, buys: 1, revenue: 10, first: "p1", lastProduct: "p2",
+					pane: 2, timing: schemas.PaneLate, final: true, supersedes: []float64{40}},
+				{user: "u1", start: 40, last: 45, events: 2, views: 1, buys: 1, revenue: 10, first: "p2", lastProduct: "p2", timing: schemas.PaneOnTime},
+			},
+			counters: map[string]int64{"sessions.late_dropped": 0},
+		},
+		{
+			name: "late events: within lateness move the start, beyond it or marked late are dropped",
+			cfg:  Config{AllowedLateness: 10 * time.Minute},
+			steps: []step{
+				add(ev("a1", "u1", schemas.PageView, 0, "p1", 0), ev("b1", "u1", schemas.PageView, 35, "p2", 0)),
+				// [0, 30) closes at 30 and is final at 40; [35, 65) closes at 65, held until 75.
+				watermark(31), watermark(41), watermark(66),
+				add(ev("too-late", "u1", schemas.PageView, 10, "p9", 0), // span ends 40, + 10 <= 65
+					ev("in-time", "u1", schemas.AddToCart, 30, "p3", 0), lateBuy),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 0, events: 1, views: 1, first: "p1", lastProduct: "p1", timing: schemas.PaneOnTime},
+				{user: "u1", start: 0, last: 0, events: 1, views: 1, first: "p1", lastProduct: "p1", pane: 1, timing: schemas.PaneLate, final: true},
+				{user: "u1", start: 30, last: 35, events: 2, views: 1, carts: 1, first: "p3", lastProduct: "p2",
+					pane: 1, timing: schemas.PaneLate, supersedes: []float64{35}},
+				{user: "u1", start: 30, last: 35, events: 2, views: 1, carts: 1, first: "p3", lastProduct: "p2",
+					pane: 2, timing: schemas.PaneLate, final: true, supersedes: []float64{35}},
+				{user: "u1", start: 35, last: 35, events: 1, views: 1, first: "p2", lastProduct: "p2", timing: schemas.PaneOnTime},
+			},
+			counters: map[string]int64{"sessions.in": 5, "sessions.late_dropped": 2, "sessions.out": 5},
+		},
+		{
+			name: "a repeated event id is counted once",
+			steps: []step{
+				add(ev("a1", "u1", schemas.Purchase, 0, "p1", 4), ev("a1", "u1", schemas.Purchase, 0, "p1", 4),
+					ev("a2", "u1", schemas.PageView, 1, "", 0)),
+				watermark(10),
+				add(ev("a1", "u1", schemas.Purchase, 0, "p1", 4)),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 1, events: 2, views: 1, buys: 1, revenue: 4, first: "p1", lastProduct: "p1", timing: schemas.PaneOnTime, final: true},
+			},
+			counters: map[string]int64{"sessions.duplicates": 2},
+		},
+		{
+			name: "a custom gap",
+			cfg:  Config{Gap: 5 * time.Minute},
+			steps: []step{
+				add(ev("a1", "u1", schemas.PageView, 0, "", 0), ev("a2", "u1", schemas.PageView, 4.9, "", 0),
+					ev("a3", "u1", schemas.PageView, 9.9, "", 0)), // exactly a gap after a2: a new session
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 4.9, events: 2, views: 2, timing: schemas.PaneOnTime, final: true, gap: 5 * time.Minute},
+				{user: "u1", start: 9.9, last: 9.9, events: 1, views: 1, timing: schemas.PaneOnTime, final: true, gap: 5 * time.Minute},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, counters := run(t, tc.steps, tc.cfg)
+			var want []schemas.UserSession
+			for _, w := range tc.want {
+				want = append(want, w.row())
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			for name, w := range tc.counters {
+				if counters[name] != w {
+					t.Errorf("counter %s = %d, want %d", name, counters[name], w)
+				}
+			}
+		})
+	}
+}
+
+func TestSessionID(t *testing.T) {
+	a := SessionID("u1", t0)
+	if len(a) != 32 || strings.Trim(a, "0123456789abcdef") != "" {
+		t.Errorf("SessionID = %q, want 32 hex digits", a)
+	}
+	for _, other := range []string{SessionID("u2", t0), SessionID("u1", t0.Add(time.Millisecond)), SessionID("u", t0)} {
+		if other == a {
+			t.Errorf("SessionID collides: %q", a)
+		}
+	}
+	if SessionID("u1", t0.In(time.FixedZone("x", 3600))) != a {
+		t.Error("SessionID depends on the time zone")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		cfg  Config
+		flag string // "" when valid
+	}{
+		{Config{}, ""},
+		{Config{Gap: time.Hour, AllowedLateness: time.Minute}, ""},
+		{Config{Gap: -time.Second}, "--sessionGap"},
+		{Config{Gap: 25 * time.Hour}, "--sessionGap"},
+		{Config{AllowedLateness: -1}, "--allowedLateness"},
+	}
+	for _, tc := range tests {
+		err := tc.cfg.Validate()
+		if (err == nil) != (tc.flag == "") || (err != nil && !strings.Contains(err.Error(), tc.flag)) {
+			t.Errorf("%+v.Validate() = %v, want an error naming %q", tc.cfg, err, tc.flag)
+		}
+	}
+}
+
+func TestStateCoders(t *testing.T) {
+	e := eventRecord{At: at(3).UnixNano(), ID: eventID("x"), Kind: kindPurchase, ProductID: "p-1", AmountUSD: -5}
+	if got, err := decodeEventRecord(encodeEventRecord(e)); err != nil || got != e {
+		t.Errorf("event record round trip = %+v, %v; want %+v", got, err, e)
+	}
+	u := userState{Horizon: 42, Sessions: []session{newSession(e), {Start: 1, Last: 2, FirstProduct: "a", IDs: []uint64{}, Version: 3, Emitted: []int64{1, -7}}}}
+	got, err := decodeUserState(encodeUserState(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(u, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("user state round trip (-want +got):\n%s", diff)
+	}
+	b := encodeUserState(u)
+	for n := range len(b) {
+		if _, err := decodeUserState(b[:n]); err == nil {
+			t.Errorf("decoding %d of %d bytes: no error", n, len(b))
+		}
+	}
+}
