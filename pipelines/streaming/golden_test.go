@@ -21,7 +21,7 @@ import (
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden from this run")
 
 // goldenTables are the analytic tables whose rows depend only on the generated events.
-var goldenTables = []string{schemas.TableProductMetrics, schemas.TableTrendingProducts}
+var goldenTables = []string{schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableUserSessions, schemas.TableFraudAlerts}
 
 // TestGoldenLocalRun runs local mode's path (the generator into the in-process Pub/Sub, the whole
 // pipeline on Prism) with a fixed seed and start, and compares the analytic tables with

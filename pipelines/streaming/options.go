@@ -7,6 +7,9 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
 	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/transforms/fraud"
+	"github.com/tributary-dev/tributary/transforms/privacy"
+	"github.com/tributary-dev/tributary/transforms/sessions"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
@@ -15,36 +18,46 @@ import (
 // table and the Terraform variables of terraform/modules/dataflow_streaming:
 // after changing it, run make generate (go run ./cmd/gendocs).
 type Options struct {
-	InputSubscription    string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
-	TimestampAttribute   string        `flag:"timestampAttribute" default:"event_time" group:"Source" label:"Event time attribute" help:"Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), as with PubsubIO.withTimestampAttribute." example:"event_time" regex:"^[^\\s]{1,256}$"`
-	MaxOutOfOrderness    time.Duration `flag:"maxOutOfOrderness" default:"10s" group:"Event time" label:"Maximum out-of-orderness" help:"How far the watermark is held back behind the newest event time, so that events arriving up to this much out of order are still on time." example:"30s"`
-	AllowedLateness      time.Duration `flag:"allowedLateness" default:"0s" group:"Event time" label:"Allowed lateness" help:"How long after the watermark passes the end of a window late events still update it, in LATE panes as --lateFirings says; later events are kept out of windows and counted." example:"5m"`
-	MaxMessages          int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
-	IdleTimeout          time.Duration `flag:"idleTimeout" default:"0s" group:"Source" label:"Idle timeout" help:"Stop and drain after this long without a message; 0 never stops." example:"2m"`
-	DedupHorizon         time.Duration `flag:"dedupHorizon" default:"10m" group:"Processing" label:"Deduplication horizon" help:"How long an event_id is remembered to drop duplicates and redeliveries." example:"1h"`
-	ProductCatalog       string        `flag:"productCatalog" default:"testdata/reference/products.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Product catalog" help:"Product catalog CSV used to enrich events, a local path or a gs:// URI. The default is the sample catalog shipped with the repository and the template image." example:"gs://my-bucket/reference/products.csv"`
-	CurrencyRates        string        `flag:"currencyRates" default:"testdata/reference/currency_rates.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Currency rates" help:"Currency rates CSV (USD per unit of each currency) used to convert amounts, a local path or a gs:// URI. The default is the sample file shipped with the repository and the template image." example:"gs://my-bucket/reference/currency_rates.csv"`
-	ReferenceRefresh     time.Duration `flag:"referenceRefresh" default:"10m" group:"Enrichment" label:"Reference data refresh interval" help:"How often the product catalog and currency rates are reloaded." example:"1h"`
-	WindowDuration       time.Duration `flag:"windowDuration" default:"1m" group:"Aggregation" label:"Window duration" help:"Length of the fixed windows of the product_metrics aggregates, at most 24h." example:"5m"`
-	EarlyFiringDelay     time.Duration `flag:"earlyFiringDelay" default:"0s" group:"Aggregation" label:"Early firing delay" help:"Fire an EARLY pane of a window this long (processing time) after the first element of the pane arrives, until the window ends; 0 fires no early panes." example:"30s"`
-	LateFirings          string        `flag:"lateFirings" default:"every" group:"Aggregation" label:"Late firings" help:"How late events within --allowedLateness update a window: every (a LATE pane per late event), a processing-time delay such as 30s (one LATE pane that long after the first late event), or none (only with --allowedLateness=0)." example:"30s" regex:"^(every|none|([0-9]+(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+)$"`
-	Accumulation         string        `flag:"accumulation" default:"accumulating" group:"Aggregation" label:"Pane accumulation" help:"accumulating: each pane of a window and key holds everything so far and replaces the earlier ones; discarding: each pane holds what arrived since the previous one and panes add up. On Prism, accumulating is refused with --allowedLateness > 0." example:"discarding" regex:"^(accumulating|discarding)$"`
-	TrendingWindow       time.Duration `flag:"trendingWindow" default:"1h" group:"Aggregation" label:"Trending window" help:"Length of the sliding windows of trending_products, at most 24h." example:"30m"`
-	TrendingPeriod       time.Duration `flag:"trendingPeriod" default:"5m" group:"Aggregation" label:"Trending period" help:"How often a trending_products window starts; must divide --trendingWindow evenly (at most 1000 windows per event)." example:"1m"`
-	TrendingTopN         int64         `flag:"trendingTopN" default:"10" group:"Aggregation" label:"Trending top N" help:"How many products each trending_products row ranks, 1 to 1000." example:"20"`
-	OutputDirectory      string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the file outputs, a local path or gs://bucket/path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON." example:"gs://my-bucket/tributary"`
-	NumShards            int           `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per archive window and pane; messages are spread over them by a hash of their bytes." example:"8"`
-	TempDirectory        string        `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory for the archive writer's sort spill files, removed after each file. Empty uses the system temp directory." example:"/tmp/tributary"`
-	OutputDataset        string        `flag:"outputDataset" group:"Output" label:"BigQuery dataset" help:"Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as local NDJSON under outputDirectory." example:"my-project:tributary" regex:"^[^:\\s]+:[A-Za-z0-9_]+$"`
-	DeadLetterTopic      string        `flag:"deadLetterTopic" group:"Output" param:"PUBSUB_TOPIC" label:"Dead-letter topic" help:"Pub/Sub topic that also receives every dead letter (original payload and attributes plus tributary_step, tributary_reason and tributary_error), in the form projects/<project>/topics/<topic>." example:"projects/my-project/topics/tributary-dead-letters" regex:"^projects/[^/\\s]+/topics/[^/\\s]+$"`
-	CreateTables         bool          `flag:"createTables" default:"false" group:"Output" label:"Create missing tables" help:"Create missing BigQuery tables from schemas/bigquery instead of failing at start-up."`
-	UpsertAggregates     bool          `flag:"upsertAggregates" default:"true" group:"Output" label:"Upsert aggregates" help:"Write windowed aggregates as BigQuery CDC upserts so a later pane replaces an earlier one (needs the table's primary key); false appends every pane with its pane columns."`
-	BigQueryEndpoint     string        `flag:"bigQueryEndpoint" group:"Output" label:"BigQuery Storage Write endpoint" help:"host:port of the Storage Write API; empty uses Google's." example:"localhost:9060"`
-	BigQueryInsecure     bool          `flag:"bigQueryInsecure" default:"false" group:"Output" label:"Insecure BigQuery endpoint" help:"Connect to bigQueryEndpoint without TLS or credentials (emulators and test servers)."`
-	BigQueryRestEndpoint string        `flag:"bigQueryRestEndpoint" group:"Output" label:"BigQuery REST endpoint" help:"Base URL of the BigQuery REST API, used only by createTables; empty uses Google's." example:"http://localhost:9050/bigquery/v2/"`
-	GenerateEvents       int64         `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
-	GenerateSeed         int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
-	ProgressInterval     time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
+	InputSubscription        string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
+	TimestampAttribute       string        `flag:"timestampAttribute" default:"event_time" group:"Source" label:"Event time attribute" help:"Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), as with PubsubIO.withTimestampAttribute." example:"event_time" regex:"^[^\\s]{1,256}$"`
+	MaxOutOfOrderness        time.Duration `flag:"maxOutOfOrderness" default:"10s" group:"Event time" label:"Maximum out-of-orderness" help:"How far the watermark is held back behind the newest event time, so that events arriving up to this much out of order are still on time." example:"30s"`
+	AllowedLateness          time.Duration `flag:"allowedLateness" default:"0s" group:"Event time" label:"Allowed lateness" help:"How long after the watermark passes the end of a window late events still update it, in LATE panes as --lateFirings says; later events are kept out of windows and counted." example:"5m"`
+	MaxMessages              int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
+	IdleTimeout              time.Duration `flag:"idleTimeout" default:"0s" group:"Source" label:"Idle timeout" help:"Stop and drain after this long without a message; 0 never stops." example:"2m"`
+	DedupHorizon             time.Duration `flag:"dedupHorizon" default:"10m" group:"Processing" label:"Deduplication horizon" help:"How long an event_id is remembered to drop duplicates and redeliveries." example:"1h"`
+	ProductCatalog           string        `flag:"productCatalog" default:"testdata/reference/products.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Product catalog" help:"Product catalog CSV used to enrich events, a local path or a gs:// URI. The default is the sample catalog shipped with the repository and the template image." example:"gs://my-bucket/reference/products.csv"`
+	CurrencyRates            string        `flag:"currencyRates" default:"testdata/reference/currency_rates.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Currency rates" help:"Currency rates CSV (USD per unit of each currency) used to convert amounts, a local path or a gs:// URI. The default is the sample file shipped with the repository and the template image." example:"gs://my-bucket/reference/currency_rates.csv"`
+	ReferenceRefresh         time.Duration `flag:"referenceRefresh" default:"10m" group:"Enrichment" label:"Reference data refresh interval" help:"How often the product catalog and currency rates are reloaded." example:"1h"`
+	WindowDuration           time.Duration `flag:"windowDuration" default:"1m" group:"Aggregation" label:"Window duration" help:"Length of the fixed windows of the product_metrics aggregates, at most 24h." example:"5m"`
+	EarlyFiringDelay         time.Duration `flag:"earlyFiringDelay" default:"0s" group:"Aggregation" label:"Early firing delay" help:"Fire an EARLY pane of a window this long (processing time) after the first element of the pane arrives, until the window ends; 0 fires no early panes." example:"30s"`
+	LateFirings              string        `flag:"lateFirings" default:"every" group:"Aggregation" label:"Late firings" help:"How late events within --allowedLateness update a window: every (a LATE pane per late event), a processing-time delay such as 30s (one LATE pane that long after the first late event), or none (only with --allowedLateness=0)." example:"30s" regex:"^(every|none|([0-9]+(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+)$"`
+	Accumulation             string        `flag:"accumulation" default:"accumulating" group:"Aggregation" label:"Pane accumulation" help:"accumulating: each pane of a window and key holds everything so far and replaces the earlier ones; discarding: each pane holds what arrived since the previous one and panes add up. On Prism, accumulating is refused with --allowedLateness > 0." example:"discarding" regex:"^(accumulating|discarding)$"`
+	TrendingWindow           time.Duration `flag:"trendingWindow" default:"1h" group:"Aggregation" label:"Trending window" help:"Length of the sliding windows of trending_products, at most 24h." example:"30m"`
+	TrendingPeriod           time.Duration `flag:"trendingPeriod" default:"5m" group:"Aggregation" label:"Trending period" help:"How often a trending_products window starts; must divide --trendingWindow evenly (at most 1000 windows per event)." example:"1m"`
+	TrendingTopN             int64         `flag:"trendingTopN" default:"10" group:"Aggregation" label:"Trending top N" help:"How many products each trending_products row ranks, 1 to 1000." example:"20"`
+	SessionGap               time.Duration `flag:"sessionGap" default:"30m" group:"Sessions" label:"Session gap" help:"Inactivity that ends a user session in user_sessions, at most 24h." example:"45m"`
+	FraudVelocityCount       int64         `flag:"fraudVelocityCount" default:"5" group:"Fraud detection" label:"Velocity limit" help:"The velocity rule alerts when a user makes more than this many purchases within --fraudVelocityWindow." example:"10"`
+	FraudVelocityWindow      time.Duration `flag:"fraudVelocityWindow" default:"1m" group:"Fraud detection" label:"Velocity window" help:"Purchases less than this far apart count together for the velocity rule." example:"5m"`
+	FraudAnomalyMultiplier   float64       `flag:"fraudAnomalyMultiplier" default:"3" group:"Fraud detection" label:"Anomaly multiplier" help:"The amount-anomaly rule alerts on a purchase above this many times the user's mean purchase in USD; at least 1." example:"5"`
+	FraudAnomalyMinPurchases int64         `flag:"fraudAnomalyMinPurchases" default:"3" group:"Fraud detection" label:"Anomaly baseline" help:"Purchases a user must have made before the amount-anomaly rule judges one." example:"5"`
+	FraudStateTTL            time.Duration `flag:"fraudStateTtl" default:"24h" group:"Fraud detection" label:"Fraud state TTL" help:"Inactivity after which a user's fraud state is cleared and a later purchase starts afresh; at least --fraudVelocityWindow." example:"72h"`
+	AlertsTopic              string        `flag:"alertsTopic" group:"Output" param:"PUBSUB_TOPIC" label:"Fraud alerts topic" help:"Pub/Sub topic that also receives every fraud alert as JSON (attributes alert_id, rule, user_id, detected_at), in the form projects/<project>/topics/<topic>." example:"projects/my-project/topics/fraud-alerts" regex:"^projects/[^/\\s]+/topics/[^/\\s]+$"`
+	TokenizeUserIds          bool          `flag:"tokenizeUserIds" default:"false" group:"Privacy" label:"Tokenize user ids" help:"Replace every user_id by tok_ and a keyed HMAC-SHA256 token before any output; the key comes from --tokenKeyFile or --tokenKeyEnv."`
+	TokenKeyFile             string        `flag:"tokenKeyFile" group:"Privacy" param:"GCS_READ_FILE" label:"Token key file" help:"Local path or gs:// URI of the file holding the tokenization key (at least 32 bytes), read by the workers. Never pass the key itself as a flag." example:"gs://my-secure-bucket/tributary/token.key"`
+	TokenKeyEnv              string        `flag:"tokenKeyEnv" group:"Privacy" label:"Token key variable" help:"Name of the workers' environment variable holding the tokenization key (the name, not the key)." example:"TRIBUTARY_TOKEN_KEY" regex:"^[A-Za-z_][A-Za-z0-9_]*$"`
+	OutputDirectory          string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the file outputs, a local path or gs://bucket/path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON." example:"gs://my-bucket/tributary"`
+	NumShards                int           `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per archive window and pane; messages are spread over them by a hash of their bytes." example:"8"`
+	TempDirectory            string        `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory for the archive writer's sort spill files, removed after each file. Empty uses the system temp directory." example:"/tmp/tributary"`
+	OutputDataset            string        `flag:"outputDataset" group:"Output" label:"BigQuery dataset" help:"Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as local NDJSON under outputDirectory." example:"my-project:tributary" regex:"^[^:\\s]+:[A-Za-z0-9_]+$"`
+	DeadLetterTopic          string        `flag:"deadLetterTopic" group:"Output" param:"PUBSUB_TOPIC" label:"Dead-letter topic" help:"Pub/Sub topic that also receives every dead letter (original payload and attributes plus tributary_step, tributary_reason and tributary_error), in the form projects/<project>/topics/<topic>." example:"projects/my-project/topics/tributary-dead-letters" regex:"^projects/[^/\\s]+/topics/[^/\\s]+$"`
+	CreateTables             bool          `flag:"createTables" default:"false" group:"Output" label:"Create missing tables" help:"Create missing BigQuery tables from schemas/bigquery instead of failing at start-up."`
+	UpsertAggregates         bool          `flag:"upsertAggregates" default:"true" group:"Output" label:"Upsert aggregates" help:"Write windowed aggregates as BigQuery CDC upserts so a later pane replaces an earlier one (needs the table's primary key); false appends every pane with its pane columns."`
+	BigQueryEndpoint         string        `flag:"bigQueryEndpoint" group:"Output" label:"BigQuery Storage Write endpoint" help:"host:port of the Storage Write API; empty uses Google's." example:"localhost:9060"`
+	BigQueryInsecure         bool          `flag:"bigQueryInsecure" default:"false" group:"Output" label:"Insecure BigQuery endpoint" help:"Connect to bigQueryEndpoint without TLS or credentials (emulators and test servers)."`
+	BigQueryRestEndpoint     string        `flag:"bigQueryRestEndpoint" group:"Output" label:"BigQuery REST endpoint" help:"Base URL of the BigQuery REST API, used only by createTables; empty uses Google's." example:"http://localhost:9050/bigquery/v2/"`
+	GenerateEvents           int64         `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
+	GenerateSeed             int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
+	ProgressInterval         time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
 }
 
 // Validate checks every option, in field order, and returns an
@@ -70,8 +83,10 @@ func (o Options) Validate() error {
 		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
 	}
 	// The window and trigger flags are checked against what the selected runner supports.
-	for flag, rule := range o.Windowing(*runners.Runner).Rules() {
-		rules[flag] = rule
+	for _, more := range []map[string]func() string{o.Windowing(*runners.Runner).Rules(), o.Sessions().Rules(), o.Fraud().Rules(), o.Privacy().Rules()} {
+		for flag, rule := range more {
+			rules[flag] = rule
+		}
 	}
 	return options.Validate(o, rules)
 }
@@ -114,4 +129,21 @@ func (o Options) Windowing(runner string) windowing.Options {
 		WindowDuration: o.WindowDuration, TrendingWindow: o.TrendingWindow, TrendingPeriod: o.TrendingPeriod,
 		TrendingTopN: int(o.TrendingTopN), Runner: runner,
 	}
+}
+
+// Sessions configures user_sessions.
+func (o Options) Sessions() sessions.Config {
+	return sessions.Config{Gap: o.SessionGap, AllowedLateness: o.AllowedLateness}
+}
+
+// Fraud configures fraud_alerts.
+func (o Options) Fraud() fraud.Config {
+	return fraud.Config{VelocityCount: int(o.FraudVelocityCount), VelocityWindow: o.FraudVelocityWindow,
+		AnomalyMultiplier: o.FraudAnomalyMultiplier, AnomalyMinPurchases: int(o.FraudAnomalyMinPurchases),
+		StateTTL: o.FraudStateTTL, AllowedLateness: o.AllowedLateness, AlertsTopic: o.AlertsTopic}
+}
+
+// Privacy configures user id tokenization.
+func (o Options) Privacy() privacy.Config {
+	return privacy.Config{Enabled: o.TokenizeUserIds, KeyFile: o.TokenKeyFile, KeyEnv: o.TokenKeyEnv}
 }

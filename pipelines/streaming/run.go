@@ -12,6 +12,7 @@ import (
 
 	"github.com/tributary-dev/tributary/pipelines/generate"
 	"github.com/tributary-dev/tributary/transforms/bigquery"
+	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -22,6 +23,9 @@ import (
 func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
 	now := time.Now().UTC()
 	cfg := Config{Options: o, Start: now, RunID: now.Format("20060102T150405Z")}
+	if err := privacy.CheckKey(ctx, o.Privacy()); err != nil {
+		return Summary{}, err
+	}
 	if o.OutputDataset != "" {
 		// A missing table is a start-up error naming it, not a failure inside the first bundle.
 		for _, t := range cfg.BigQueryTables() {

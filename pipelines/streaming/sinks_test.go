@@ -35,7 +35,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
 
 	bq := bqtest.Start(t)
-	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableDeadLetters} {
+	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableUserSessions, schemas.TableFraudAlerts, schemas.TableDeadLetters} {
 		fields, err := schemas.TableSchema(table)
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,10 @@ import (
 	"github.com/tributary-dev/tributary/transforms/dedup"
 	"github.com/tributary-dev/tributary/transforms/enrich"
 	"github.com/tributary-dev/tributary/transforms/files"
+	"github.com/tributary-dev/tributary/transforms/fraud"
+	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/pubsub"
+	"github.com/tributary-dev/tributary/transforms/sessions"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
@@ -30,6 +33,8 @@ type Config struct {
 	PubsubEndpoint string
 	// AckExtension is the ack deadline the source sets on messages it holds (0: the default).
 	AckExtension time.Duration
+	// AlertsTopicEndpoint (host:port) targets an emulator for --alertsTopic.
+	AlertsTopicEndpoint string
 	// DeadLetterTopicEndpoint (host:port) targets an emulator for --deadLetterTopic.
 	DeadLetterTopicEndpoint string
 	// Start is when the run was launched: CDC upserts of a later run replace an earlier one's.
@@ -45,6 +50,8 @@ type Outputs struct {
 	Events           beam.PCollection // schemas.Event, valid, deduplicated and enriched
 	ProductMetrics   beam.PCollection // schemas.ProductMetric
 	TrendingProducts beam.PCollection // schemas.TrendingProducts
+	UserSessions     beam.PCollection // schemas.UserSession
+	FraudAlerts      beam.PCollection // schemas.FraudAlert
 	DeadLetters      beam.PCollection // schemas.DeadLetter, from every step
 }
 
@@ -75,7 +82,8 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	})
 
 	decoded := decode.Decode(s, msgs, decode.Config{MaxOutOfOrderness: o.MaxOutOfOrderness, AllowedLateness: o.AllowedLateness})
-	unique := dedup.Dedup(s, decoded.Events, dedup.Config{Horizon: o.DedupHorizon})
+	// Tokenize first, so dedup state, every table and the alerts topic only see tokens.
+	unique := dedup.Dedup(s, privacy.Tokenize(s, decoded.Events, o.Privacy()), dedup.Config{Horizon: o.DedupHorizon})
 	events := enrich.Enrich(s, unique, enrich.Config{
 		ProductCatalog:  o.ProductCatalog,
 		CurrencyRates:   o.CurrencyRates,
@@ -84,6 +92,10 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	w := o.Windowing(*runners.Runner)
 	metrics := aggregate.ProductMetrics(s, events, aggregate.Config{WindowDuration: o.WindowDuration, Windowing: w.Trigger})
 	trending := aggregate.TrendingProducts(s, events, aggregate.TrendingConfig{Window: w.Trending(), Windowing: w.Trigger, TopN: w.TrendingTopN})
+	userSessions := sessions.UserSessions(s, events, o.Sessions())
+	fc := o.Fraud()
+	fc.PubsubEndpoint = cfg.AlertsTopicEndpoint
+	alerts := fraud.Detect(s, events, fc)
 
 	dead := decoded.DeadLetters
 	toTopic := dead
@@ -91,13 +103,17 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 		bigquery.WriteLocal(s, events, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})
 		bigquery.WriteLocal(s, metrics, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableProductMetrics})
 		bigquery.WriteLocal(s, trending, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableTrendingProducts})
+		bigquery.WriteLocal(s, userSessions, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableUserSessions})
+		bigquery.WriteLocal(s, alerts, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableFraudAlerts})
 		bigquery.WriteLocal(s, deadletter.Rows(s, dead), bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
 	} else {
 		tables := cfg.BigQueryTables()
 		eventsDead := bigquery.Write(s, events, tables[schemas.TableEvents])
 		metricsDead := bigquery.Write(s, metrics, tables[schemas.TableProductMetrics])
 		trendingDead := bigquery.Write(s, trending, tables[schemas.TableTrendingProducts])
-		dead = beam.Flatten(s, dead, eventsDead, metricsDead, trendingDead)
+		sessionsDead := bigquery.Write(s, userSessions, tables[schemas.TableUserSessions])
+		alertsDead := bigquery.Write(s, alerts, tables[schemas.TableFraudAlerts])
+		dead = beam.Flatten(s, dead, eventsDead, metricsDead, trendingDead, sessionsDead, alertsDead)
 		// Rows the dead_letters table refuses still reach the topic.
 		toTopic = beam.Flatten(s, dead, bigquery.Write(s, deadletter.Rows(s, dead), tables[schemas.TableDeadLetters]))
 	}
@@ -105,7 +121,8 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 		bigquery.PublishDeadLetters(s, toTopic, bigquery.DeadLetterTopicConfig{Topic: o.DeadLetterTopic, Endpoint: cfg.DeadLetterTopicEndpoint})
 	}
 
-	return Outputs{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending, DeadLetters: dead}
+	return Outputs{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
+		UserSessions: userSessions, FraudAlerts: alerts, DeadLetters: dead}
 }
 
 // BigQueryTables returns the Storage Write sink configuration of each table, for
@@ -132,6 +149,8 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 		// CDC replaces a window's row by a later pane: right only when panes accumulate.
 		schemas.TableProductMetrics:   table(schemas.TableProductMetrics, o.UpsertAggregates && o.Accumulation != windowing.Discarding),
 		schemas.TableTrendingProducts: table(schemas.TableTrendingProducts, false),
+		schemas.TableUserSessions:     table(schemas.TableUserSessions, false),
+		schemas.TableFraudAlerts:      table(schemas.TableFraudAlerts, false),
 		schemas.TableDeadLetters:      dead,
 	}
 }

@@ -177,6 +177,111 @@ variable "trending_top_n" {
   }
 }
 
+variable "session_gap" {
+  type        = string
+  description = "Inactivity that ends a user session in user_sessions, at most 24h. For example: 45m. Null keeps the pipeline default (30m)."
+  default     = null
+
+  validation {
+    condition     = var.session_gap == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.session_gap))
+    error_message = "The session_gap variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 45m."
+  }
+}
+
+variable "fraud_velocity_count" {
+  type        = string
+  description = "The velocity rule alerts when a user makes more than this many purchases within --fraudVelocityWindow. For example: 10. Null keeps the pipeline default (5)."
+  default     = null
+
+  validation {
+    condition     = var.fraud_velocity_count == null || can(regex("^(?:^-?[0-9]+$)$", var.fraud_velocity_count))
+    error_message = "The fraud_velocity_count variable must match ^-?[0-9]+$, for example 10."
+  }
+}
+
+variable "fraud_velocity_window" {
+  type        = string
+  description = "Purchases less than this far apart count together for the velocity rule. For example: 5m. Null keeps the pipeline default (1m)."
+  default     = null
+
+  validation {
+    condition     = var.fraud_velocity_window == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.fraud_velocity_window))
+    error_message = "The fraud_velocity_window variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 5m."
+  }
+}
+
+variable "fraud_anomaly_multiplier" {
+  type        = string
+  description = "The amount-anomaly rule alerts on a purchase above this many times the user's mean purchase in USD; at least 1. For example: 5. Null keeps the pipeline default (3)."
+  default     = null
+
+  validation {
+    condition     = var.fraud_anomaly_multiplier == null || can(regex("^(?:^-?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+)?$)$", var.fraud_anomaly_multiplier))
+    error_message = "The fraud_anomaly_multiplier variable must match ^-?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+)?$, for example 5."
+  }
+}
+
+variable "fraud_anomaly_min_purchases" {
+  type        = string
+  description = "Purchases a user must have made before the amount-anomaly rule judges one. For example: 5. Null keeps the pipeline default (3)."
+  default     = null
+
+  validation {
+    condition     = var.fraud_anomaly_min_purchases == null || can(regex("^(?:^-?[0-9]+$)$", var.fraud_anomaly_min_purchases))
+    error_message = "The fraud_anomaly_min_purchases variable must match ^-?[0-9]+$, for example 5."
+  }
+}
+
+variable "fraud_state_ttl" {
+  type        = string
+  description = "Inactivity after which a user's fraud state is cleared and a later purchase starts afresh; at least --fraudVelocityWindow. For example: 72h. Null keeps the pipeline default (24h)."
+  default     = null
+
+  validation {
+    condition     = var.fraud_state_ttl == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.fraud_state_ttl))
+    error_message = "The fraud_state_ttl variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 72h."
+  }
+}
+
+variable "alerts_topic" {
+  type        = string
+  description = "Pub/Sub topic that also receives every fraud alert as JSON (attributes alert_id, rule, user_id, detected_at), in the form projects/<project>/topics/<topic>. For example: projects/my-project/topics/fraud-alerts. Null keeps the pipeline default (empty)."
+  default     = null
+
+  validation {
+    condition     = var.alerts_topic == null || can(regex("^(?:^projects/[^/\\s]+/topics/[^/\\s]+$)$", var.alerts_topic))
+    error_message = "The alerts_topic variable must match ^projects/[^/\\s]+/topics/[^/\\s]+$, for example projects/my-project/topics/fraud-alerts."
+  }
+}
+
+variable "tokenize_user_ids" {
+  type        = string
+  description = "Replace every user_id by tok_ and a keyed HMAC-SHA256 token before any output; the key comes from --tokenKeyFile or --tokenKeyEnv. Null keeps the pipeline default (false)."
+  default     = null
+
+  validation {
+    condition     = var.tokenize_user_ids == null || can(regex("^(?:^(true|false)$)$", var.tokenize_user_ids))
+    error_message = "The tokenize_user_ids variable must match ^(true|false)$."
+  }
+}
+
+variable "token_key_file" {
+  type        = string
+  description = "Local path or gs:// URI of the file holding the tokenization key (at least 32 bytes), read by the workers. Never pass the key itself as a flag. For example: gs://my-secure-bucket/tributary/token.key. Null keeps the pipeline default (empty)."
+  default     = null
+}
+
+variable "token_key_env" {
+  type        = string
+  description = "Name of the workers' environment variable holding the tokenization key (the name, not the key). For example: TRIBUTARY_TOKEN_KEY. Null keeps the pipeline default (empty)."
+  default     = null
+
+  validation {
+    condition     = var.token_key_env == null || can(regex("^(?:^[A-Za-z_][A-Za-z0-9_]*$)$", var.token_key_env))
+    error_message = "The token_key_env variable must match ^[A-Za-z_][A-Za-z0-9_]*$, for example TRIBUTARY_TOKEN_KEY."
+  }
+}
+
 variable "output_directory" {
   type        = string
   description = "Root of the file outputs, a local path or gs://bucket/path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON. For example: gs://my-bucket/tributary. Null keeps the pipeline default (out)."
@@ -271,33 +376,43 @@ locals {
   # Unset (null) parameters are left out so that the pipeline defaults apply.
   streaming_parameters = {
     for name, value in {
-      inputSubscription    = var.input_subscription
-      timestampAttribute   = var.timestamp_attribute
-      maxOutOfOrderness    = var.max_out_of_orderness
-      allowedLateness      = var.allowed_lateness
-      maxMessages          = var.max_messages
-      idleTimeout          = var.idle_timeout
-      dedupHorizon         = var.dedup_horizon
-      productCatalog       = var.product_catalog
-      currencyRates        = var.currency_rates
-      referenceRefresh     = var.reference_refresh
-      windowDuration       = var.window_duration
-      earlyFiringDelay     = var.early_firing_delay
-      lateFirings          = var.late_firings
-      accumulation         = var.accumulation
-      trendingWindow       = var.trending_window
-      trendingPeriod       = var.trending_period
-      trendingTopN         = var.trending_top_n
-      outputDirectory      = var.output_directory
-      numShards            = var.num_shards
-      tempDirectory        = var.temp_directory
-      outputDataset        = var.output_dataset
-      deadLetterTopic      = var.dead_letter_topic
-      createTables         = var.create_tables
-      upsertAggregates     = var.upsert_aggregates
-      bigQueryEndpoint     = var.big_query_endpoint
-      bigQueryInsecure     = var.big_query_insecure
-      bigQueryRestEndpoint = var.big_query_rest_endpoint
+      inputSubscription        = var.input_subscription
+      timestampAttribute       = var.timestamp_attribute
+      maxOutOfOrderness        = var.max_out_of_orderness
+      allowedLateness          = var.allowed_lateness
+      maxMessages              = var.max_messages
+      idleTimeout              = var.idle_timeout
+      dedupHorizon             = var.dedup_horizon
+      productCatalog           = var.product_catalog
+      currencyRates            = var.currency_rates
+      referenceRefresh         = var.reference_refresh
+      windowDuration           = var.window_duration
+      earlyFiringDelay         = var.early_firing_delay
+      lateFirings              = var.late_firings
+      accumulation             = var.accumulation
+      trendingWindow           = var.trending_window
+      trendingPeriod           = var.trending_period
+      trendingTopN             = var.trending_top_n
+      sessionGap               = var.session_gap
+      fraudVelocityCount       = var.fraud_velocity_count
+      fraudVelocityWindow      = var.fraud_velocity_window
+      fraudAnomalyMultiplier   = var.fraud_anomaly_multiplier
+      fraudAnomalyMinPurchases = var.fraud_anomaly_min_purchases
+      fraudStateTtl            = var.fraud_state_ttl
+      alertsTopic              = var.alerts_topic
+      tokenizeUserIds          = var.tokenize_user_ids
+      tokenKeyFile             = var.token_key_file
+      tokenKeyEnv              = var.token_key_env
+      outputDirectory          = var.output_directory
+      numShards                = var.num_shards
+      tempDirectory            = var.temp_directory
+      outputDataset            = var.output_dataset
+      deadLetterTopic          = var.dead_letter_topic
+      createTables             = var.create_tables
+      upsertAggregates         = var.upsert_aggregates
+      bigQueryEndpoint         = var.big_query_endpoint
+      bigQueryInsecure         = var.big_query_insecure
+      bigQueryRestEndpoint     = var.big_query_rest_endpoint
     } : name => value if value != null
   }
 }
