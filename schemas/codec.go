@@ -1,14 +1,14 @@
 package schemas
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"slices"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
 // Beam coders for the types that cross stage boundaries. Beam's schema coder cannot encode
@@ -53,36 +53,32 @@ func decodeDeadLetter(b []byte) (DeadLetter, error) {
 	return d, d.UnmarshalBinary(b)
 }
 
-var errShortBuffer = errors.New("schemas: truncated binary encoding")
+// writer and reader add the encodings of the schemas' own types (nil-preserving bytes, times,
+// sorted string maps) to the wire primitives.
+type writer struct{ wire.Writer }
 
-type writer []byte
+func (w writer) str(s string) writer { return writer{w.Str(s)} }
+func (w writer) int(v int64) writer  { return writer{w.Int(v)} }
+func (w writer) bool(v bool) writer  { return writer{w.Bool(v)} }
 
-func (w writer) str(s string) writer {
-	w = binary.AppendUvarint(w, uint64(len(s)))
-	return append(w, s...)
-}
+// bytes writes the length plus one, so that nil and empty stay distinct.
 func (w writer) bytes(b []byte) writer {
 	if b == nil {
-		return binary.AppendUvarint(w, 0)
+		return writer{w.Uint(0)}
 	}
-	w = binary.AppendUvarint(w, uint64(len(b))+1)
-	return append(w, b...)
+	return writer{append(w.Uint(uint64(len(b))+1), b...)}
 }
-func (w writer) int(v int64) writer { return binary.AppendVarint(w, v) }
+
+// time writes seconds and nanoseconds plus one, so that the zero time stays distinct.
 func (w writer) time(t time.Time) writer {
 	if t.IsZero() {
 		return w.int(0).int(0)
 	}
 	return w.int(t.Unix()).int(int64(t.Nanosecond()) + 1)
 }
-func (w writer) bool(v bool) writer {
-	if v {
-		return append(w, 1)
-	}
-	return append(w, 0)
-}
+
 func (w writer) strMap(m map[string]string) writer {
-	w = binary.AppendUvarint(w, uint64(len(m)))
+	w = writer{w.Uint(uint64(len(m)))}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -94,128 +90,84 @@ func (w writer) strMap(m map[string]string) writer {
 	return w
 }
 
-type reader struct {
-	b   []byte
-	err error
-}
+type reader struct{ *wire.Reader }
 
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errShortBuffer
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-func (r *reader) int() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errShortBuffer
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-func (r *reader) take(n uint64) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) {
-		r.err = errShortBuffer
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-func (r *reader) str() string { return string(r.take(r.uvarint())) }
-func (r *reader) bytes() []byte {
-	n := r.uvarint()
+func newReader(b []byte) reader { return reader{wire.NewReader(b)} }
+
+func (r reader) bytes() []byte {
+	n := r.Uint()
 	if n == 0 {
 		return nil
 	}
-	return append([]byte{}, r.take(n-1)...)
+	return append([]byte{}, r.Take(n-1)...)
 }
-func (r *reader) time() time.Time {
-	sec, nsec := r.int(), r.int()
+
+func (r reader) time() time.Time {
+	sec, nsec := r.Int(), r.Int()
 	if nsec == 0 {
 		return time.Time{}
 	}
 	return time.Unix(sec, nsec-1).UTC()
 }
-func (r *reader) bool() bool {
-	b := r.take(1)
-	return len(b) == 1 && b[0] == 1
-}
-func (r *reader) strMap() map[string]string {
-	n := r.uvarint()
-	if n == 0 || r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) { // each entry takes at least two bytes
-		r.err = errShortBuffer
+
+func (r reader) strMap() map[string]string {
+	n := r.Count(2) // an entry takes at least two bytes
+	if n == 0 {
 		return nil
 	}
 	m := make(map[string]string, n)
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		k := r.str()
-		m[k] = r.str()
+	for range n {
+		k := r.Str()
+		m[k] = r.Str()
 	}
 	return m
 }
 
 // AppendBinary appends the binary encoding of m to b.
 func (m Message) AppendBinary(b []byte) []byte {
-	return []byte(writer(b).bytes(m.Data).strMap(m.Attributes).time(m.PublishTime).str(m.MessageID))
+	return writer{b}.bytes(m.Data).strMap(m.Attributes).time(m.PublishTime).str(m.MessageID).Writer
 }
 
 // UnmarshalBinary decodes what AppendBinary wrote.
 func (m *Message) UnmarshalBinary(b []byte) error {
-	r := &reader{b: b}
-	*m = Message{Data: r.bytes(), Attributes: r.strMap(), PublishTime: r.time(), MessageID: r.str()}
-	return r.err
+	r := newReader(b)
+	*m = Message{Data: r.bytes(), Attributes: r.strMap(), PublishTime: r.time(), MessageID: r.Str()}
+	return r.Err()
 }
 
 // AppendBinary appends the binary encoding of e to b.
 func (e Event) AppendBinary(b []byte) []byte {
-	w := writer(b).str(e.EventID).str(e.EventType).time(e.EventTime).str(e.UserID).
+	w := writer{b}.str(e.EventID).str(e.EventType).time(e.EventTime).str(e.UserID).
 		str(e.SessionHint).str(e.ProductID).int(e.Quantity).int(int64(e.Amount)).str(e.Currency).
 		str(e.Device.OS).str(e.Device.Country).strMap(e.Attributes).int(e.SchemaVersion).
 		bytes(e.Extra).str(e.MessageID).time(e.PublishTime).str(e.Category).
 		int(int64(e.ListPrice)).int(int64(e.AmountUSD)).bool(e.Late)
-	return []byte(w)
+	return w.Writer
 }
 
 // UnmarshalBinary decodes what AppendBinary wrote.
 func (e *Event) UnmarshalBinary(b []byte) error {
-	r := &reader{b: b}
+	r := newReader(b)
 	*e = Event{
-		EventID: r.str(), EventType: r.str(), EventTime: r.time(), UserID: r.str(),
-		SessionHint: r.str(), ProductID: r.str(), Quantity: r.int(), Amount: Decimal(r.int()),
-		Currency: r.str(), Device: Device{OS: r.str(), Country: r.str()}, Attributes: r.strMap(),
-		SchemaVersion: r.int(), Extra: r.bytes(), MessageID: r.str(), PublishTime: r.time(),
-		Category: r.str(), ListPrice: Decimal(r.int()), AmountUSD: Decimal(r.int()), Late: r.bool(),
+		EventID: r.Str(), EventType: r.Str(), EventTime: r.time(), UserID: r.Str(),
+		SessionHint: r.Str(), ProductID: r.Str(), Quantity: r.Int(), Amount: Decimal(r.Int()),
+		Currency: r.Str(), Device: Device{OS: r.Str(), Country: r.Str()}, Attributes: r.strMap(),
+		SchemaVersion: r.Int(), Extra: r.bytes(), MessageID: r.Str(), PublishTime: r.time(),
+		Category: r.Str(), ListPrice: Decimal(r.Int()), AmountUSD: Decimal(r.Int()), Late: r.Bool(),
 	}
-	return r.err
+	return r.Err()
 }
 
 // AppendBinary appends the binary encoding of d to b.
 func (d DeadLetter) AppendBinary(b []byte) []byte {
-	return []byte(writer(b).str(d.Step).str(d.Reason).str(d.Error).bytes(d.Payload).
-		strMap(d.Attributes).str(d.MessageID).time(d.PublishTime).time(d.Time))
+	return writer{b}.str(d.Step).str(d.Reason).str(d.Error).bytes(d.Payload).
+		strMap(d.Attributes).str(d.MessageID).time(d.PublishTime).time(d.Time).Writer
 }
 
 // UnmarshalBinary decodes what AppendBinary wrote.
 func (d *DeadLetter) UnmarshalBinary(b []byte) error {
-	r := &reader{b: b}
-	*d = DeadLetter{Step: r.str(), Reason: r.str(), Error: r.str(), Payload: r.bytes(),
-		Attributes: r.strMap(), MessageID: r.str(), PublishTime: r.time(), Time: r.time()}
-	return r.err
+	r := newReader(b)
+	*d = DeadLetter{Step: r.Str(), Reason: r.Str(), Error: r.Str(), Payload: r.bytes(),
+		Attributes: r.strMap(), MessageID: r.Str(), PublishTime: r.time(), Time: r.time()}
+	return r.Err()
 }

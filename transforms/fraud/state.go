@@ -1,11 +1,11 @@
 package fraud
 
 import (
-	"encoding/binary"
-	"errors"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
 // What the detector keeps per user, in a compact binary form: every state call is a round trip
@@ -44,92 +44,27 @@ type history struct {
 	Deferred []purchase
 }
 
-var errShort = errors.New("fraud: truncated state encoding")
-
-func appendPurchase(b []byte, p purchase) []byte {
-	b = binary.AppendVarint(b, p.At)
-	b = binary.AppendUvarint(b, uint64(len(p.EventID)))
-	b = append(b, p.EventID...)
-	b = binary.AppendVarint(b, p.AmountUSD)
-	if p.HasUSD {
-		return append(b, 1)
-	}
-	return append(b, 0)
+func appendPurchase(w wire.Writer, p purchase) wire.Writer {
+	return w.Int(p.At).Str(p.EventID).Int(p.AmountUSD).Bool(p.HasUSD)
 }
 
-func appendPurchases(b []byte, ps []purchase) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ps)))
+func appendPurchases(w wire.Writer, ps []purchase) wire.Writer {
+	w = w.Uint(uint64(len(ps)))
 	for _, p := range ps {
-		b = appendPurchase(b, p)
+		w = appendPurchase(w, p)
 	}
-	return b
+	return w
 }
 
-type reader struct {
-	b   []byte
-	err error
+func readPurchase(r *wire.Reader) purchase {
+	return purchase{At: r.Int(), EventID: r.Str(), AmountUSD: r.Int(), HasUSD: r.Bool()}
 }
 
-func (r *reader) fail() {
-	if r.err == nil {
-		r.err = errShort
-	}
-	r.b = nil
-}
-
-func (r *reader) int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) bool() bool {
-	if len(r.b) < 1 {
-		r.fail()
-		return false
-	}
-	v := r.b[0] == 1
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *reader) purchase() purchase {
-	p := purchase{At: r.int()}
-	n := r.uint()
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return p
-	}
-	p.EventID = string(r.b[:n])
-	r.b = r.b[n:]
-	p.AmountUSD = r.int()
-	p.HasUSD = r.bool()
-	return p
-}
-
-func (r *reader) purchases() []purchase {
-	n := r.uint()
-	if n > uint64(len(r.b)/4) { // a purchase takes at least 4 bytes
-		r.fail()
-		return nil
-	}
+func readPurchases(r *wire.Reader) []purchase {
+	n := r.Count(4) // a purchase takes at least 4 bytes
 	ps := make([]purchase, 0, n)
 	for range n {
-		ps = append(ps, r.purchase())
+		ps = append(ps, readPurchase(r))
 	}
 	return ps
 }
@@ -137,41 +72,20 @@ func (r *reader) purchases() []purchase {
 func encodePurchase(p purchase) []byte { return appendPurchase(make([]byte, 0, 32), p) }
 
 func decodePurchase(b []byte) (purchase, error) {
-	r := &reader{b: b}
-	p := r.purchase()
-	return p, r.done()
+	r := wire.NewReader(b)
+	p := readPurchase(r)
+	return p, r.Done()
 }
 
 func encodeHistory(h history) []byte {
-	var b []byte
-	if h.Evaluated {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	b = appendPurchase(b, h.Cursor)
-	b = appendPurchases(b, h.Recent)
-	if h.Disarmed {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	b = binary.AppendVarint(b, h.USDCount)
-	b = binary.AppendVarint(b, h.USDSum)
-	b = binary.AppendVarint(b, h.BaselineStart)
-	return appendPurchases(b, h.Deferred)
+	w := appendPurchase(wire.Writer(nil).Bool(h.Evaluated), h.Cursor)
+	w = appendPurchases(w, h.Recent).Bool(h.Disarmed).Int(h.USDCount).Int(h.USDSum).Int(h.BaselineStart)
+	return appendPurchases(w, h.Deferred)
 }
 
 func decodeHistory(b []byte) (history, error) {
-	r := &reader{b: b}
-	h := history{Evaluated: r.bool(), Cursor: r.purchase(), Recent: r.purchases(), Disarmed: r.bool(),
-		USDCount: r.int(), USDSum: r.int(), BaselineStart: r.int(), Deferred: r.purchases()}
-	return h, r.done()
-}
-
-func (r *reader) done() error {
-	if r.err == nil && len(r.b) != 0 {
-		return errors.New("fraud: trailing bytes in state encoding")
-	}
-	return r.err
+	r := wire.NewReader(b)
+	h := history{Evaluated: r.Bool(), Cursor: readPurchase(r), Recent: readPurchases(r), Disarmed: r.Bool(),
+		USDCount: r.Int(), USDSum: r.Int(), BaselineStart: r.Int(), Deferred: readPurchases(r)}
+	return h, r.Done()
 }

@@ -1,13 +1,13 @@
 package sessions
 
 import (
-	"encoding/binary"
-	"errors"
 	"hash/fnv"
 	"reflect"
 	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
 // What the sessionizer keeps per user. Every state call is a round trip to the runner, and
@@ -64,143 +64,54 @@ type userState struct {
 	Sessions []session // sorted by Start, disjoint
 }
 
-var errShort = errors.New("sessions: truncated state encoding")
-
-type writer []byte
-
-func (w writer) int(v int64) writer   { return binary.AppendVarint(w, v) }
-func (w writer) uint(v uint64) writer { return binary.AppendUvarint(w, v) }
-func (w writer) fixed(v uint64) writer {
-	return binary.LittleEndian.AppendUint64(w, v)
-}
-func (w writer) str(s string) writer { return append(w.uint(uint64(len(s))), s...) }
-func (w writer) bool(b bool) writer {
-	if b {
-		return append(w, 1)
-	}
-	return append(w, 0)
-}
-
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-func (r *reader) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-func (r *reader) fixed() uint64 {
-	if len(r.b) < 8 {
-		r.fail()
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return v
-}
-func (r *reader) str() string {
-	n := r.uint()
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
-func (r *reader) byte() uint8 {
-	if len(r.b) < 1 {
-		r.fail()
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-// count reads a length and checks it against the bytes left (each item takes at least min).
-func (r *reader) count(min int) int {
-	n := r.uint()
-	if n > uint64(len(r.b)/min) {
-		r.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (r *reader) fail() {
-	if r.err == nil {
-		r.err = errShort
-	}
-	r.b = nil
-}
-
 func encodeEventRecord(e eventRecord) []byte {
-	return writer(make([]byte, 0, 32)).int(e.At).fixed(e.ID).uint(uint64(e.Kind)).str(e.ProductID).int(e.AmountUSD)
+	return wire.Writer(make([]byte, 0, 32)).Int(e.At).Fixed(e.ID).Uint(uint64(e.Kind)).Str(e.ProductID).Int(e.AmountUSD)
 }
 
 func decodeEventRecord(b []byte) (eventRecord, error) {
-	r := &reader{b: b}
-	e := eventRecord{At: r.int(), ID: r.fixed(), Kind: uint8(r.uint()), ProductID: r.str(), AmountUSD: r.int()}
-	return e, r.err
+	r := wire.NewReader(b)
+	e := eventRecord{At: r.Int(), ID: r.Fixed(), Kind: uint8(r.Uint()), ProductID: r.Str(), AmountUSD: r.Int()}
+	return e, r.Err()
 }
 
 func encodeUserState(u userState) []byte {
-	w := writer(nil).int(u.Horizon).uint(uint64(len(u.Sessions)))
+	w := wire.Writer(nil).Int(u.Horizon).Uint(uint64(len(u.Sessions)))
 	for _, s := range u.Sessions {
-		w = w.int(s.Start).int(s.Last).int(s.Events).int(s.PageViews).int(s.Carts).int(s.Purchases).
-			int(s.RevenueUSD).int(s.FirstAt).int(s.LastAt).fixed(s.FirstID).fixed(s.LastID).
-			str(s.FirstProduct).str(s.LastProduct).int(s.Version).bool(s.Dirty)
-		w = w.uint(uint64(len(s.IDs)))
+		w = w.Int(s.Start).Int(s.Last).Int(s.Events).Int(s.PageViews).Int(s.Carts).Int(s.Purchases).
+			Int(s.RevenueUSD).Int(s.FirstAt).Int(s.LastAt).Fixed(s.FirstID).Fixed(s.LastID).
+			Str(s.FirstProduct).Str(s.LastProduct).Int(s.Version).Bool(s.Dirty)
+		w = w.Uint(uint64(len(s.IDs)))
 		for _, id := range s.IDs {
-			w = w.fixed(id)
+			w = w.Fixed(id)
 		}
-		w = w.uint(uint64(len(s.Emitted)))
+		w = w.Uint(uint64(len(s.Emitted)))
 		for _, e := range s.Emitted {
-			w = w.int(e)
+			w = w.Int(e)
 		}
 	}
 	return w
 }
 
 func decodeUserState(b []byte) (userState, error) {
-	r := &reader{b: b}
-	u := userState{Horizon: r.int()}
-	n := r.count(20)
+	r := wire.NewReader(b)
+	u := userState{Horizon: r.Int()}
+	n := r.Count(20)
 	u.Sessions = make([]session, 0, n)
 	for range n {
-		s := session{Start: r.int(), Last: r.int(), Events: r.int(), PageViews: r.int(), Carts: r.int(),
-			Purchases: r.int(), RevenueUSD: r.int(), FirstAt: r.int(), LastAt: r.int(), FirstID: r.fixed(),
-			LastID: r.fixed(), FirstProduct: r.str(), LastProduct: r.str(), Version: r.int(), Dirty: r.byte() == 1}
-		s.IDs = make([]uint64, r.count(8))
+		s := session{Start: r.Int(), Last: r.Int(), Events: r.Int(), PageViews: r.Int(), Carts: r.Int(),
+			Purchases: r.Int(), RevenueUSD: r.Int(), FirstAt: r.Int(), LastAt: r.Int(), FirstID: r.Fixed(),
+			LastID: r.Fixed(), FirstProduct: r.Str(), LastProduct: r.Str(), Version: r.Int(), Dirty: r.Bool()}
+		s.IDs = make([]uint64, r.Count(8))
 		for i := range s.IDs {
-			s.IDs[i] = r.fixed()
+			s.IDs[i] = r.Fixed()
 		}
-		s.Emitted = make([]int64, r.count(1))
+		s.Emitted = make([]int64, r.Count(1))
 		for i := range s.Emitted {
-			s.Emitted[i] = r.int()
+			s.Emitted[i] = r.Int()
 		}
 		u.Sessions = append(u.Sessions, s)
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.err = errors.New("sessions: trailing bytes in state encoding")
-	}
-	return u, r.err
+	return u, r.Done()
 }
 
 // end is the exclusive end of the session's window: its last event plus the gap.
