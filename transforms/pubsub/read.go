@@ -34,6 +34,7 @@ func init() {
 const (
 	DefaultMaxRoundTime = 2 * time.Second
 	DefaultAckExtension = time.Minute
+	DefaultMaxLease     = time.Hour
 	DefaultPullBatch    = 1000
 	idlePoll            = 500 * time.Millisecond
 	pullWait            = 5 * time.Second  // how long the first pull of a round waits for messages
@@ -60,8 +61,13 @@ type ReadConfig struct {
 	// MaxRoundTime caps one ProcessElement call, so acks are not held back for long: Prism runs
 	// the readers of a stage one after another and finalizes right after persisting a bundle.
 	MaxRoundTime time.Duration
-	// AckExtension is the ack deadline set on messages held until the next round.
+	// AckExtension is the ack deadline each renewal of a held message's lease sets; leases are
+	// renewed half-way through it until the message is acked.
 	AckExtension time.Duration
+	// MaxLease bounds how long a message is held (its lease renewed) before it is left to expire
+	// and be redelivered: a bundle that failed after the source handed its messages on gives no
+	// signal to the source, and this is how long such messages can take to come back.
+	MaxLease time.Duration
 	// PullBatch is the most messages asked for per Pull.
 	PullBatch int
 }
@@ -75,6 +81,9 @@ func (c *ReadConfig) withDefaults() {
 	}
 	if c.PullBatch <= 0 {
 		c.PullBatch = DefaultPullBatch
+	}
+	if c.MaxLease <= 0 {
+		c.MaxLease = DefaultMaxLease
 	}
 }
 
@@ -92,6 +101,8 @@ func (c ReadConfig) Validate() error {
 		return errors.New("pubsub.Read: IdleTimeout must be >= 0")
 	case c.AckExtension > 0 && c.AckExtension < 10*time.Second || c.AckExtension > 600*time.Second:
 		return errors.New("pubsub.Read: AckExtension must be within [10s, 600s]")
+	case c.MaxLease < 0:
+		return errors.New("pubsub.Read: MaxLease must be >= 0")
 	}
 	return nil
 }
@@ -115,6 +126,7 @@ type readFn struct {
 	ReadConfig
 
 	client       *pubsub.Client
+	leases       *leaseKeeper
 	read         telemetry.Counter
 	acked        telemetry.Counter
 	ackErrors    telemetry.Counter
@@ -127,6 +139,9 @@ func (fn *readFn) Setup(ctx context.Context) error {
 		return err
 	}
 	fn.client = c
+	if fn.leases, err = acquireLeaseKeeper(ctx, fn.Subscription, fn.Endpoint); err != nil {
+		return err
+	}
 	fn.read = telemetry.NewCounter("pubsub.out")
 	fn.acked = telemetry.NewCounter("pubsub.acked")
 	fn.ackErrors = telemetry.NewCounter("pubsub.ack_errors")
@@ -135,6 +150,12 @@ func (fn *readFn) Setup(ctx context.Context) error {
 }
 
 func (fn *readFn) Teardown() error {
+	if fn.leases != nil {
+		if err := fn.leases.release(); err != nil {
+			return err
+		}
+		fn.leases = nil
+	}
 	if fn.client == nil {
 		return nil
 	}
@@ -169,32 +190,47 @@ func (fn *readFn) WatermarkEstimatorState(e *watermarkEstimator) WatermarkState 
 
 // ProcessElement runs one round: acknowledge what the previous (committed) round read, pull and
 // emit for up to MaxRoundTime, then checkpoint with this round's ack ids in the residual.
+//
+// A round that fails (an error, or a panic from a fused downstream step, which the SDK turns into
+// a bundle failure) nacks what it pulled, so the runner's retry reads it again at once instead of
+// after the leases run out.
 func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt *sdf.LockRTracker, _ []byte,
 	emit func(beam.EventTime, schemas.Message)) (sdf.ProcessContinuation, error) {
-	t := rt.Rt.(*tracker)
-	rest := t.rest
+	var pulled []string
+	failed := true
+	defer func() {
+		if failed {
+			fn.leases.nack(pulled)
+		}
+	}()
+	pc, err := fn.round(ctx, we, rt, emit, &pulled)
+	failed = err != nil
+	return pc, err
+}
+
+func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.LockRTracker,
+	emit func(beam.EventTime, schemas.Message), pulled *[]string) (sdf.ProcessContinuation, error) {
+	rest := trackerOf(rt).rest // fixed for the tracker's life
 	start := time.Now()
+	fn.leases.drop(rest.PendingAcks)
 	fn.acknowledge(ctx, rest.PendingAcks)
-	if rest.Stopping {
-		t.finish()
+	if rest.Stopping || fn.MaxMessages > 0 && rest.Read >= fn.MaxMessages {
+		endRound(rt, true, start)
 		return sdf.StopProcessing(), nil
-	}
-	lastMessage := time.UnixMilli(rest.LastMessageMillis)
-	if rest.LastMessageMillis == 0 {
-		lastMessage = start
 	}
 
 	read := rest.Read
 	stopping := false
 	var roundMin, roundMax time.Time
 	timestamped := false
-	for time.Since(start) < fn.MaxRoundTime {
+	for time.Since(start) < fn.MaxRoundTime && !rt.IsDone() {
 		want := int64(fn.PullBatch)
 		if fn.MaxMessages > 0 {
 			want = min(want, fn.MaxMessages-read)
 		}
 		// Only the first pull of a round waits for messages; later ones return at once so the
 		// round ends when the backlog is drained.
+		pullStart := time.Now()
 		msgs, err := fn.pull(ctx, int32(want), read == rest.Read)
 		if err != nil {
 			return sdf.StopProcessing(), err
@@ -202,9 +238,14 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 		if len(msgs) == 0 {
 			break
 		}
-		lastMessage = time.Now()
-		for _, m := range msgs {
+		ids := ackIDs(msgs)
+		*pulled = append(*pulled, ids...)
+		fn.leases.hold(ids, pullStart, fn.AckExtension, fn.MaxLease)
+		for i, m := range msgs {
 			if !rt.TryClaim(m.AckId) {
+				// A runner split ended the round (its residual acks what was claimed): hand
+				// the rest back for immediate redelivery.
+				fn.leases.nack(ids[i:])
 				return sdf.StopProcessing(), rt.GetError()
 			}
 			msg := toMessage(m.GetMessage())
@@ -230,21 +271,15 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 			break
 		}
 	}
-	if fn.IdleTimeout > 0 && time.Since(lastMessage) >= fn.IdleTimeout {
+	if fn.IdleTimeout > 0 && time.Since(lastMessage(rt, start)) >= fn.IdleTimeout {
 		stopping = true
 	}
-	pending := t.claimed
-	if len(pending) > 0 {
-		// The residual may wait for other readers and the commit; keep the ids alive till then.
-		fn.modifyDeadline(ctx, pending, fn.AckExtension)
-	}
+	// The leases keep the claimed ids alive until the residual acks them.
+	pending, finished := endRound(rt, stopping, start)
 	we.observeRound(time.Now(), roundMin, roundMax, timestamped, len(pending) > 0, fn.MaxOutOfOrderness)
-
-	if stopping && len(pending) == 0 {
-		t.finish()
+	if finished {
 		return sdf.StopProcessing(), nil
 	}
-	t.handOver(Restriction{PendingAcks: pending, Read: read, LastMessageMillis: lastMessage.UnixMilli(), Stopping: stopping})
 	if len(pending) == 0 {
 		return sdf.ResumeProcessingIn(idlePoll), nil
 	}
@@ -284,16 +319,6 @@ func (fn *readFn) acknowledge(ctx context.Context, ids []string) {
 			continue
 		}
 		fn.acked.Inc(ctx, int64(len(chunk)))
-	}
-}
-
-func (fn *readFn) modifyDeadline(ctx context.Context, ids []string, d time.Duration) {
-	for chunk := range slices.Chunk(ids, ackBatch) {
-		err := fn.client.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
-			Subscription: fn.Subscription, AckIds: chunk, AckDeadlineSeconds: int32(d / time.Second)})
-		if err != nil {
-			log.Warnf(ctx, "extending the ack deadline of %d messages on %s: %v", len(chunk), fn.Subscription, err)
-		}
 	}
 }
 

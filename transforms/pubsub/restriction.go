@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
 )
 
 func init() {
@@ -81,18 +84,27 @@ func decodeRestriction(b []byte) (Restriction, error) {
 	return r, nil
 }
 
-// tracker claims ack ids during one round. A checkpoint (TrySplit(0)) hands the claimed ids and
-// the updated counters to the residual; the primary is then done. Splits at any other fraction
-// are refused: a Pub/Sub subscription has no positions to divide.
+// tracker claims ack ids during one round. Whenever the round is split at fraction 0 (the reader's
+// own checkpoint at the end of the round, or a runner's checkpoint in the middle of it), the
+// residual carries every id claimed so far and the counters including them, so a split at any
+// point loses no ack and resets no --maxMessages/--idleTimeout count; the primary is then done
+// and the reader stops claiming. Splits at any other fraction are refused: a Pub/Sub subscription
+// has no positions to divide, and Prism (which asks for 0.5 when a bundle looks slow) schedules a
+// split's residual at once (engine.ReturnResiduals), before the primary's bundle is committed, so
+// its acks would precede the commit.
 type tracker struct {
-	rest    Restriction
-	claimed []string
-	next    Restriction // the residual to hand over at checkpoint, set by the reader
-	done    bool
-	err     error
+	rest       Restriction
+	claimed    []string
+	lastMillis int64 // processing time of the last claim, or rest.LastMessageMillis
+	stopping   bool  // the residual is the final round: it only acks
+	done       bool
+	err        error
+	now        func() time.Time
 }
 
-func newTracker(r Restriction) *tracker { return &tracker{rest: r} }
+func newTracker(r Restriction) *tracker {
+	return &tracker{rest: r, lastMillis: r.LastMessageMillis, stopping: r.Stopping, now: time.Now}
+}
 
 // TryClaim claims an ack id (a string); it fails once the round is done.
 func (t *tracker) TryClaim(pos any) bool {
@@ -105,23 +117,33 @@ func (t *tracker) TryClaim(pos any) bool {
 		return false
 	}
 	t.claimed = append(t.claimed, id)
+	t.lastMillis = t.now().UnixMilli()
 	return true
 }
 
-// handOver sets what the residual carries when the round checkpoints.
-func (t *tracker) handOver(next Restriction) { t.next = next }
-
-// finish marks the round complete with no residual (the source is stopping).
-func (t *tracker) finish() { t.done = true }
+// residual is what the next round needs: the ids claimed so far (their bundle is committed when
+// the residual runs) and the counters with this round's messages in them.
+func (t *tracker) residual() Restriction {
+	return Restriction{
+		PendingAcks:       slices.Clone(t.claimed),
+		Read:              t.rest.Read + int64(len(t.claimed)),
+		LastMessageMillis: t.lastMillis,
+		Stopping:          t.stopping,
+	}
+}
 
 func (t *tracker) GetError() error { return t.err }
 
+// TrySplit at fraction 0 ends the round: the primary keeps only the acks it owed when it started
+// (a retried primary acks them again, harmlessly, and reads nothing), the residual takes the rest.
 func (t *tracker) TrySplit(fraction float64) (primary, residual any, err error) {
 	if t.done || fraction != 0 {
 		return t.rest, nil, nil
 	}
 	t.done = true
-	return Restriction{Read: t.rest.Read, LastMessageMillis: t.rest.LastMessageMillis, Stopping: true}, t.next, nil
+	p := t.rest
+	p.Stopping = true
+	return p, t.residual(), nil
 }
 
 func (t *tracker) GetProgress() (done, remaining float64) {
@@ -137,3 +159,49 @@ func (t *tracker) GetRestriction() any { return t.rest }
 
 // IsBounded reports false: a subscription never ends by itself.
 func (t *tracker) IsBounded() bool { return false }
+
+// The reader's side of the tracker. LockRTracker only locks the RTracker methods, and a runner
+// may split from another goroutine at any time, so these lock rt.Mu themselves.
+
+// trackerOf returns the reader's tracker inside rt.
+func trackerOf(rt *sdf.LockRTracker) *tracker { return rt.Rt.(*tracker) }
+
+// claimedIDs returns a copy of the ids claimed so far.
+func claimedIDs(rt *sdf.LockRTracker) []string {
+	rt.Mu.Lock()
+	defer rt.Mu.Unlock()
+	return slices.Clone(trackerOf(rt).claimed)
+}
+
+// lastMessage returns when the round last claimed a message (or the restriction's time of the
+// last message, or start when there was none).
+func lastMessage(rt *sdf.LockRTracker, start time.Time) time.Time {
+	rt.Mu.Lock()
+	defer rt.Mu.Unlock()
+	if ms := trackerOf(rt).lastMillis; ms != 0 {
+		return time.UnixMilli(ms)
+	}
+	return start
+}
+
+// endRound is the reader's last word on a round. stopping asks for the final round; lastMessage
+// is recorded for --idleTimeout. It returns the ids the residual will ack, and finished=true when
+// there is no residual: the round read nothing and is stopping, or a runner split already took
+// the residual.
+func endRound(rt *sdf.LockRTracker, stopping bool, last time.Time) (pending []string, finished bool) {
+	rt.Mu.Lock()
+	defer rt.Mu.Unlock()
+	t := trackerOf(rt)
+	if t.done {
+		return nil, true
+	}
+	if t.lastMillis == 0 {
+		t.lastMillis = last.UnixMilli()
+	}
+	if stopping && len(t.claimed) == 0 {
+		t.done = true
+		return nil, true
+	}
+	t.stopping = t.stopping || stopping
+	return slices.Clone(t.claimed), false
+}
