@@ -33,6 +33,7 @@ type lease struct {
 	renewAt   time.Time     // when to extend it next: half-way through its current deadline
 	until     time.Time     // when to stop renewing (pull time + MaxLease)
 	extension time.Duration // the deadline each renewal sets
+	round     uint64        // the Restriction.ID of the round that pulled it
 }
 
 // leaseKeeper renews the ack deadlines of held messages. It is shared by every reader of its
@@ -99,13 +100,14 @@ func (k *leaseKeeper) release() error {
 	return k.client.Close()
 }
 
-// hold starts leases on ids pulled at pulledAt: the first renewal comes half-way through Pub/Sub's
-// minimum ack deadline, so a round acked within seconds (the normal case) costs no extra call.
-func (k *leaseKeeper) hold(ids []string, pulledAt time.Time, extension, maxLease time.Duration) {
+// hold starts leases on ids pulled at pulledAt by round: the first renewal comes half-way through
+// Pub/Sub's minimum ack deadline, so a round acked within seconds (the normal case) costs no
+// extra call.
+func (k *leaseKeeper) hold(ids []string, round uint64, pulledAt time.Time, extension, maxLease time.Duration) {
 	if len(ids) == 0 {
 		return
 	}
-	l := lease{renewAt: pulledAt.Add(minAckDeadline / 2), until: pulledAt.Add(maxLease), extension: extension}
+	l := lease{renewAt: pulledAt.Add(minAckDeadline / 2), until: pulledAt.Add(maxLease), extension: extension, round: round}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, id := range ids {
@@ -124,6 +126,19 @@ func (k *leaseKeeper) drop(ids []string) {
 	for _, id := range ids {
 		delete(k.leases, id)
 	}
+}
+
+// heldBy returns the ids that round pulled and still holds.
+func (k *leaseKeeper) heldBy(round uint64) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var ids []string
+	for id, l := range k.leases {
+		if l.round == round {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // held reports how many leases the keeper holds.

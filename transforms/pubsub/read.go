@@ -162,7 +162,7 @@ func (fn *readFn) Teardown() error {
 	return fn.client.Close()
 }
 
-func (fn *readFn) CreateInitialRestriction(_ []byte) Restriction { return Restriction{} }
+func (fn *readFn) CreateInitialRestriction(_ []byte) Restriction { return Restriction{ID: newRoundID()} }
 
 func (fn *readFn) SplitRestriction(_ []byte, r Restriction) []Restriction { return []Restriction{r} }
 
@@ -212,6 +212,8 @@ func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.Loc
 	emit func(beam.EventTime, schemas.Message), pulled *[]string) (sdf.ProcessContinuation, error) {
 	rest := trackerOf(rt).rest // fixed for the tracker's life
 	start := time.Now()
+	// Anything this restriction's round still holds is from an attempt whose bundle failed.
+	fn.leases.nack(fn.leases.heldBy(rest.ID))
 	fn.leases.drop(rest.PendingAcks)
 	fn.acknowledge(ctx, rest.PendingAcks)
 	if rest.Stopping || fn.MaxMessages > 0 && rest.Read >= fn.MaxMessages {
@@ -240,7 +242,7 @@ func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.Loc
 		}
 		ids := ackIDs(msgs)
 		*pulled = append(*pulled, ids...)
-		fn.leases.hold(ids, pullStart, fn.AckExtension, fn.MaxLease)
+		fn.leases.hold(ids, rest.ID, pullStart, fn.AckExtension, fn.MaxLease)
 		for i, m := range msgs {
 			if !rt.TryClaim(m.AckId) {
 				// A runner split ended the round (its residual acks what was claimed): hand

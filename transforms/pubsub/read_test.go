@@ -94,7 +94,7 @@ func TestReadEmitsTimestampedAndAcksAll(t *testing.T) {
 func TestRestrictionCoderRoundTrip(t *testing.T) {
 	for _, r := range []Restriction{
 		{},
-		{PendingAcks: []string{"a", "", "projects/x/ack-123"}, Read: 42, LastMessageMillis: 1700000000000, Stopping: true},
+		{PendingAcks: []string{"a", "", "projects/x/ack-123"}, Read: 42, LastMessageMillis: 1700000000000, Stopping: true, ID: 1<<64 - 1},
 	} {
 		got, err := decodeRestriction(encodeRestriction(r))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"time"
@@ -33,7 +34,14 @@ type Restriction struct {
 	LastMessageMillis int64
 	// Stopping marks the final round: ack PendingAcks, then finish.
 	Stopping bool
+	// ID names the round, fresh for every residual: a runner retries a failed bundle with the same
+	// restriction, and the retry then nacks what the failed attempt held in this process (the SDK
+	// tells the source nothing when a bundle fails after its ProcessElement returned).
+	ID uint64
 }
+
+// newRoundID returns a fresh Restriction.ID.
+func newRoundID() uint64 { return rand.Uint64() }
 
 func encodeRestriction(r Restriction) []byte {
 	b := binary.AppendVarint(nil, r.Read)
@@ -48,7 +56,7 @@ func encodeRestriction(r Restriction) []byte {
 		b = binary.AppendUvarint(b, uint64(len(id)))
 		b = append(b, id...)
 	}
-	return b
+	return binary.AppendUvarint(b, r.ID)
 }
 
 var errBadRestriction = errors.New("pubsub: malformed restriction encoding")
@@ -80,6 +88,12 @@ func decodeRestriction(b []byte) (Restriction, error) {
 		}
 		r.PendingAcks = append(r.PendingAcks, string(b[n:n+int(l)]))
 		b = b[n+int(l):]
+	}
+	if len(b) == 0 {
+		return r, nil // encoded before rounds had an ID
+	}
+	if r.ID, n = binary.Uvarint(b); n <= 0 {
+		return r, errBadRestriction
 	}
 	return r, nil
 }
@@ -129,6 +143,7 @@ func (t *tracker) residual() Restriction {
 		Read:              t.rest.Read + int64(len(t.claimed)),
 		LastMessageMillis: t.lastMillis,
 		Stopping:          t.stopping,
+		ID:                newRoundID(),
 	}
 }
 
