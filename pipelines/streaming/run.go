@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/tributary-dev/tributary/pipelines/generate"
@@ -21,6 +22,9 @@ import (
 // generator, stopping after the generated messages. Progress lines go to progress while it
 // runs; the returned Summary holds the final metrics.
 func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
+	if w := DeliveryWarning(*runners.Runner); w != "" {
+		slog.Warn(w)
+	}
 	now := time.Now().UTC()
 	cfg := Config{Options: o, Start: now, RunID: now.Format("20060102T150405Z")}
 	if err := privacy.CheckKey(ctx, o.Privacy()); err != nil {

@@ -36,9 +36,9 @@ func TestLeaseKeeperRenewsUntilTheLimit(t *testing.T) {
 		more    bool
 	}
 	for _, s := range []step{
-		{at: 4 * time.Second, more: true},                             // within the pull's own deadline
+		{at: 4 * time.Second, more: true},                              // within the pull's own deadline
 		{at: 5 * time.Second, renewed: []string{"a", "b"}, more: true}, // half-way through Pub/Sub's minimum
-		{at: 14 * time.Second, more: true},                            // next at 5s + 20s/2
+		{at: 14 * time.Second, more: true},                             // next at 5s + 20s/2
 		{at: 15 * time.Second, drop: "b", renewed: []string{"a"}, more: true},
 		{at: 55 * time.Second, renewed: []string{"a"}, more: true},
 		{at: 60 * time.Second, expired: 1, more: false}, // the limit: left to expire

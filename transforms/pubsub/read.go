@@ -162,7 +162,9 @@ func (fn *readFn) Teardown() error {
 	return fn.client.Close()
 }
 
-func (fn *readFn) CreateInitialRestriction(_ []byte) Restriction { return Restriction{ID: newRoundID()} }
+func (fn *readFn) CreateInitialRestriction(_ []byte) Restriction {
+	return Restriction{ID: newRoundID()}
+}
 
 func (fn *readFn) SplitRestriction(_ []byte, r Restriction) []Restriction { return []Restriction{r} }
 
