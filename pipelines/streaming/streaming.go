@@ -100,12 +100,12 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	dead := decoded.DeadLetters
 	toTopic := dead
 	if o.OutputDataset == "" {
-		bigquery.WriteLocal(s, events, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})
-		bigquery.WriteLocal(s, metrics, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableProductMetrics})
-		bigquery.WriteLocal(s, trending, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableTrendingProducts})
-		bigquery.WriteLocal(s, userSessions, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableUserSessions})
-		bigquery.WriteLocal(s, alerts, bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableFraudAlerts})
-		bigquery.WriteLocal(s, deadletter.Rows(s, dead), bigquery.LocalConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
+		bigquery.WriteFiles(s, events, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})
+		bigquery.WriteFiles(s, metrics, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableProductMetrics})
+		bigquery.WriteFiles(s, trending, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableTrendingProducts})
+		bigquery.WriteFiles(s, userSessions, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableUserSessions})
+		bigquery.WriteFiles(s, alerts, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableFraudAlerts})
+		bigquery.WriteFiles(s, deadletter.Rows(s, dead), bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
 	} else {
 		tables := cfg.BigQueryTables()
 		eventsDead := bigquery.Write(s, events, tables[schemas.TableEvents])

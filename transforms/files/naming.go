@@ -1,6 +1,8 @@
 package files
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -55,4 +57,11 @@ func splitGCS(location string) (bucket, object string, err error) {
 		return "", "", fmt.Errorf("%q has no bucket", location)
 	}
 	return bucket, object, nil
+}
+
+// ContentName returns a file name derived from the content, so a retried bundle with the same
+// bytes writes the same file instead of a duplicate.
+func ContentName(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
 }

@@ -46,6 +46,43 @@ func openStore(ctx context.Context, prefix string) (store, error) {
 	return localStore{}, nil
 }
 
+// Store creates whole files under one prefix (a local directory or gs://bucket/path), each at
+// most once, for sinks that name their own files; Write and WriteArchive use the same code.
+// Open one per DoFn instance (in Setup) and close it in Teardown: on Cloud Storage it holds a
+// client.
+type Store struct {
+	prefix string
+	st     store
+}
+
+// OpenStore opens the store of prefix: Cloud Storage (default credentials, or the emulator
+// named by STORAGE_EMULATOR_HOST) for gs://, the local filesystem otherwise.
+func OpenStore(ctx context.Context, prefix string) (*Store, error) {
+	st, err := openStore(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{prefix: prefix, st: st}, nil
+}
+
+// Create writes data to location unless a file is already there. An identical file (a retried
+// bundle) is left alone and reported with existing = true; a different one is an
+// ErrDifferentContent error. location must be on the store's side (gs:// or local) of the
+// prefix it was opened with; Join builds it.
+func (s *Store) Create(ctx context.Context, location string, data []byte) (existing bool, err error) {
+	if isGCS(location) != isGCS(s.prefix) {
+		return false, fmt.Errorf("%s: not in the store of %s", location, s.prefix)
+	}
+	_, existing, err = s.st.create(ctx, location, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	return existing, err
+}
+
+// Close releases the store's client.
+func (s *Store) Close() error { return s.st.close() }
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // digest follows the bytes written to a file: size, CRC32C and MD5 (what Cloud Storage keeps

@@ -1,7 +1,6 @@
 package files
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/hex"
@@ -191,19 +190,64 @@ func TestSweepSpills(t *testing.T) {
 	}
 }
 
-// TestWriteAtomic keeps the helper the local BigQuery sink uses honest.
-func TestWriteAtomic(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a", "part.json")
-	for _, data := range [][]byte{[]byte("one\n"), []byte("two\n")} {
-		if err := WriteAtomic(path, data); err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("read %q, %v; want %q", got, err, data)
+// TestStoreCreate is the path of sinks that name their own files (the tables' NDJSON files):
+// on both targets a file appears whole, a retry finds it, and nothing is ever overwritten.
+func TestStoreCreate(t *testing.T) {
+	const name = "bq/events/part-0123456789abcdef.json"
+	type create struct {
+		data         string
+		wantExisting bool
+		wantErr      error
+	}
+	tests := []struct {
+		name    string
+		creates []create
+		want    string
+	}{
+		{"a new file", []create{{data: "one\n"}}, "one\n"},
+		{"a retry finds the identical file", []create{{data: "one\n"}, {data: "one\n", wantExisting: true}}, "one\n"},
+		{"different bytes never replace a file", []create{{data: "one\n"}, {data: "two\n", wantErr: ErrDifferentContent}}, "one\n"},
+	}
+	for _, tg := range targets {
+		for _, tc := range tests {
+			t.Run(tg.name+"/"+tc.name, func(t *testing.T) {
+				prefix, c := tg.prefix(t)
+				ctx := context.Background()
+				st, err := OpenStore(ctx, prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				for i, cr := range tc.creates {
+					existing, err := st.Create(ctx, Join(prefix, name), []byte(cr.data))
+					if !errors.Is(err, cr.wantErr) {
+						t.Fatalf("create %d: error %v, want %v", i, err, cr.wantErr)
+					}
+					if err == nil && existing != cr.wantExisting {
+						t.Errorf("create %d: existing = %v, want %v", i, existing, cr.wantExisting)
+					}
+				}
+				got := map[string]string{}
+				for n, data := range listFiles(t, c, prefix) {
+					got[n] = string(data)
+				}
+				if diff := cmp.Diff(map[string]string{name: tc.want}, got); diff != "" {
+					t.Errorf("files (-want +got):\n%s", diff)
+				}
+			})
 		}
 	}
-	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
-		t.Errorf("%d files in the directory, want 1 (no temporary file left)", len(entries))
+}
+
+func TestStoreCreateRefusesTheOtherSide(t *testing.T) {
+	ctx := context.Background()
+	st, err := OpenStore(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// A gs:// location in a local store would otherwise become a folder named "gs:".
+	if _, err := st.Create(ctx, "gs://lake/out/x.json", []byte("x")); err == nil {
+		t.Error("a local store created a gs:// location")
 	}
 }

@@ -1,12 +1,29 @@
 # Everything the streaming pipeline needs in one project: the events topic and
-# subscription, the BigQuery tables, the data-lake bucket with the reference
-# data, a worker service account, and the Flex Template job.
+# subscription, the BigQuery dataset the job writes the tables to, the
+# data-lake bucket (archive, reference data) and a scratch bucket (Dataflow
+# temp and staging), a worker service account with least privilege, and the
+# Flex Template job.
 #
-# Build the template first (templates/README.md), then:
+# Build the template first (templates/README.md) into a bucket of its own with
+# uniform bucket-level access (the worker reads only the spec object, through
+# an IAM condition), then:
 #
 #   terraform init
-#   terraform apply -var project=my-project -var bucket=my-bucket \
-#     -var container_spec_gcs_path=gs://my-bucket/templates/streaming.json
+#   terraform apply -var project=my-project -var bucket=my-lake-bucket \
+#     -var container_spec_gcs_path=gs://my-templates/templates/streaming.json
+#
+# The worker's identity gets only:
+# - roles/dataflow.worker on the project (the only project-wide role);
+# - subscriber and viewer on the one subscription;
+# - roles/bigquery.dataEditor on the dataset (Storage Write appends and, with
+#   createTables, tables.insert; no bigquery.jobUser: the job runs no jobs);
+# - on the lake bucket: read (reference data, and an existing object a retried
+#   write compares itself with) and create only under archive/ and bq/, never
+#   replace or delete;
+# - objectAdmin on the scratch bucket, whose files Dataflow creates and deletes;
+# - read on the template spec object only.
+# The launcher also pulls the template image with this identity: grant it
+# roles/artifactregistry.reader on that repository if it is not public.
 
 terraform {
   required_version = ">= 1.5"
@@ -100,10 +117,9 @@ locals {
 }
 
 resource "google_project_iam_member" "worker" {
-  for_each = toset(["roles/dataflow.worker", "roles/bigquery.jobUser"])
-  project  = var.project
-  role     = each.key
-  member   = local.worker
+  project = var.project
+  role    = "roles/dataflow.worker"
+  member  = local.worker
 }
 
 resource "google_pubsub_subscription_iam_member" "worker" {
@@ -121,10 +137,48 @@ resource "google_bigquery_dataset_iam_member" "worker" {
   member     = local.worker
 }
 
-resource "google_storage_bucket_iam_member" "worker" {
+locals {
+  lake_objects = "projects/_/buckets/${module.storage.name}/objects/"
+  # gs://<bucket>/<object> of the template spec.
+  template = regex("^gs://([^/]+)/(.+)$", var.container_spec_gcs_path)
+}
+
+resource "google_storage_bucket_iam_member" "worker_lake_read" {
   bucket = module.storage.name
+  role   = "roles/storage.objectViewer"
+  member = local.worker
+}
+
+# objectCreator holds no delete, so nothing the pipeline wrote can be replaced
+# or removed by its workers (every write is create-if-absent).
+resource "google_storage_bucket_iam_member" "worker_lake_create" {
+  bucket = module.storage.name
+  role   = "roles/storage.objectCreator"
+  member = local.worker
+
+  condition {
+    title       = "pipeline-outputs"
+    description = "Create objects only under the pipeline's output prefixes."
+    expression  = join(" || ", [for p in module.storage.output_prefixes : "resource.name.startsWith(\"${local.lake_objects}${p}\")"])
+  }
+}
+
+resource "google_storage_bucket_iam_member" "worker_scratch" {
+  bucket = module.storage.scratch_name
   role   = "roles/storage.objectAdmin"
   member = local.worker
+}
+
+resource "google_storage_bucket_iam_member" "worker_template" {
+  bucket = local.template[0]
+  role   = "roles/storage.objectViewer"
+  member = local.worker
+
+  condition {
+    title       = "template-spec"
+    description = "Read only the Flex Template spec."
+    expression  = "resource.name == \"projects/_/buckets/${local.template[0]}/objects/${local.template[1]}\""
+  }
 }
 
 module "dataflow_streaming" {
@@ -142,14 +196,21 @@ module "dataflow_streaming" {
   product_catalog    = "${module.storage.reference_prefix}/products.csv"
   currency_rates     = "${module.storage.reference_prefix}/currency_rates.csv"
   output_directory   = module.storage.url
-  window_duration    = "1m"
+  output_dataset     = "${var.project}:${module.bigquery.dataset_id}"
+  # The bigquery module does not yet declare every table (nor product_metrics'
+  # primary key): the job creates what is missing.
+  create_tables   = "true"
+  window_duration = "1m"
 
   depends_on = [
     google_storage_bucket_object.reference,
     google_project_iam_member.worker,
     google_pubsub_subscription_iam_member.worker,
     google_bigquery_dataset_iam_member.worker,
-    google_storage_bucket_iam_member.worker,
+    google_storage_bucket_iam_member.worker_lake_read,
+    google_storage_bucket_iam_member.worker_lake_create,
+    google_storage_bucket_iam_member.worker_scratch,
+    google_storage_bucket_iam_member.worker_template,
   ]
 }
 

@@ -307,7 +307,7 @@ variable "temp_directory" {
 
 variable "output_dataset" {
   type        = string
-  description = "Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as local NDJSON under outputDirectory. For example: my-project:tributary. Null keeps the pipeline default (empty)."
+  description = "Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as newline-delimited JSON files under outputDirectory/bq/ (local or gs://). For example: my-project:tributary. Null keeps the pipeline default (empty)."
   default     = null
 
   validation {

@@ -1,7 +1,11 @@
-# The data-lake bucket: the raw archive under archive/ (replayed by backfills),
-# reference data under reference/, Dataflow temp and staging files under tmp/
-# and staging/. Lifecycle rules move the archive to colder classes as it ages
-# and delete scratch files.
+# Two buckets, so that write access can follow what the pipeline writes:
+#
+# - the data lake: the raw archive under archive/ (replayed by backfills), the
+#   tables' NDJSON files under bq/ (without --outputDataset) and reference data
+#   under reference/. Workers only ever create objects there, never replace or
+#   delete them. Lifecycle rules move the archive to colder classes as it ages.
+# - scratch: Dataflow's temp and staging files under tmp/ and staging/, which
+#   Dataflow creates and deletes, deleted by a lifecycle rule after a few days.
 
 terraform {
   required_version = ">= 1.5"
@@ -59,17 +63,35 @@ resource "google_storage_bucket" "this" {
     }
   }
 
+  # Windowed writes that never finished leave partial uploads behind.
   lifecycle_rule {
     condition {
-      age            = var.scratch_delete_after_days
-      matches_prefix = ["tmp/", "staging/"]
+      age = 1
+    }
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+  }
+}
+
+resource "google_storage_bucket" "scratch" {
+  project                     = var.project
+  name                        = coalesce(var.scratch_name, "${var.name}-scratch")
+  location                    = var.location
+  labels                      = var.labels
+  force_destroy               = var.force_destroy
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  lifecycle_rule {
+    condition {
+      age = var.scratch_delete_after_days
     }
     action {
       type = "Delete"
     }
   }
 
-  # Windowed writes that never finished leave partial uploads behind.
   lifecycle_rule {
     condition {
       age = 1

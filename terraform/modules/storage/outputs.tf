@@ -4,18 +4,28 @@ output "name" {
 }
 
 output "url" {
-  description = "gs:// URL of the bucket; the pipeline's outputDirectory, so the archive lands under archive/."
+  description = "gs:// URL of the bucket; the pipeline's outputDirectory, so the archive lands under archive/ and the tables' files under bq/."
   value       = google_storage_bucket.this.url
 }
 
+output "output_prefixes" {
+  description = "Object-name prefixes under which the pipeline creates objects in the lake bucket (outputDirectory = url), for IAM conditions."
+  value       = ["archive/", "bq/"]
+}
+
+output "scratch_name" {
+  description = "Name of the bucket of Dataflow temp and staging files."
+  value       = google_storage_bucket.scratch.name
+}
+
 output "temp_location" {
-  description = "Dataflow temp location."
-  value       = "${google_storage_bucket.this.url}/tmp"
+  description = "Dataflow temp location, in the scratch bucket."
+  value       = "${google_storage_bucket.scratch.url}/tmp"
 }
 
 output "staging_location" {
-  description = "Dataflow staging location."
-  value       = "${google_storage_bucket.this.url}/staging"
+  description = "Dataflow staging location, in the scratch bucket."
+  value       = "${google_storage_bucket.scratch.url}/staging"
 }
 
 output "reference_prefix" {

@@ -8,6 +8,12 @@ variable "name" {
   description = "Bucket name (globally unique)."
 }
 
+variable "scratch_name" {
+  type        = string
+  description = "Name of the bucket of Dataflow temp and staging files; null means <name>-scratch."
+  default     = null
+}
+
 variable "location" {
   type        = string
   description = "Bucket location; keep it with the Dataflow region."
