@@ -309,8 +309,8 @@ func appendValue(b []byte, col column, v any) ([]byte, error) {
 			return nil, fmt.Errorf("want an RFC 3339 time, got %T", v)
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return nil, err
+		if err != nil { // not time.Parse's error, which quotes the value
+			return nil, errors.New("not an RFC 3339 time")
 		}
 		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), uint64(t.UnixMicro())), nil
 	case "DATE":
@@ -320,7 +320,7 @@ func appendValue(b []byte, col column, v any) ([]byte, error) {
 		}
 		t, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return nil, err
+			return nil, errors.New("not a date (YYYY-MM-DD)")
 		}
 		// int32 on the wire: a negative value is sign-extended to 64 bits.
 		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), uint64(int64(int32(t.Unix()/86400)))), nil
@@ -378,16 +378,16 @@ func encodeNumeric(v any, scale int) ([]byte, error) {
 	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
-		return nil, fmt.Errorf("%q is not a decimal number", s)
+		return nil, errors.New("not a decimal number")
 	}
 	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
 	if !r.IsInt() {
-		return nil, fmt.Errorf("%q has more than %d fractional digits", s, scale)
+		return nil, fmt.Errorf("more than %d fractional digits", scale)
 	}
 	n := r.Num()
 	// NUMERIC holds 38 digits; BIGNUMERIC 76.something: bound both by their byte width.
 	if scale == 9 && n.CmpAbs(maxNumeric) > 0 || n.BitLen() > 255 {
-		return nil, fmt.Errorf("%q: %w", s, errNumericRange)
+		return nil, errNumericRange
 	}
 	return twosComplementLE(n), nil
 }
