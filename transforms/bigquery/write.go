@@ -62,8 +62,11 @@ const maxRowBytes = maxRequestBytes - 256<<10
 func Write(s beam.Scope, rows beam.PCollection, cfg Config) beam.PCollection {
 	s = s.Scope("bigquery.Write")
 	cfg = cfg.WithDefaults()
+	if cfg.RunStart.IsZero() {
+		cfg.RunStart = time.Now()
+	}
 	if cfg.CDC && cfg.RunSequence == 0 {
-		cfg.RunSequence = time.Now().UnixMicro()
+		cfg.RunSequence = cfg.RunStart.UnixMicro()
 	}
 	if err := cfg.Validate(); err != nil {
 		panic(err)
@@ -120,7 +123,7 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if fn.codec, err = newRowCodec(fn.Schema, fields, fn.CDC, fn.RunSequence); err != nil {
+	if fn.codec, err = newRowCodec(fn.Schema, fields, fn.CDC, changeOrder{run: fn.RunSequence, start: fn.RunStart}); err != nil {
 		return err
 	}
 	if fn.client, err = acquireClient(fn.Config); err != nil {

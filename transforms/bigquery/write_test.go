@@ -283,9 +283,12 @@ func TestWriteFailOnRefusedRows(t *testing.T) {
 
 func TestWriteUpserts(t *testing.T) {
 	pk := []string{"window_start", "product_id"}
+	// metric's window is 12:00–12:01 on t0's day.
+	open, ended := t0.Add(-time.Hour), t0.Add(time.Hour) // run starts: window still open, window over
 	type bundle struct {
-		run  int64 // RunSequence of the pipeline that writes it
-		rows []any
+		run   int64     // RunSequence of the pipeline that writes it
+		start time.Time // its RunStart
+		rows  []any
 	}
 	tests := []struct {
 		name    string
@@ -296,34 +299,73 @@ func TestWriteUpserts(t *testing.T) {
 		{
 			name:    "a later pane replaces the earlier one",
 			cdc:     true,
-			bundles: []bundle{{1, []any{metric("p1", 0, 1), metric("p2", 0, 7)}}, {1, []any{metric("p1", 1, 3)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 1), metric("p2", 0, 7)}}, {1, open, []any{metric("p1", 1, 3)}}},
 			want:    []int64{3, 7},
 		},
 		{
 			name:    "an earlier pane arriving late does not replace a later one",
 			cdc:     true,
-			bundles: []bundle{{1, []any{metric("p1", 2, 5)}}, {1, []any{metric("p1", 1, 3)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 2, 5)}}, {1, open, []any{metric("p1", 1, 3)}}},
 			want:    []int64{5},
 		},
 		{
 			name:    "a retried bundle leaves one row",
 			cdc:     true,
-			bundles: []bundle{{1, []any{metric("p1", 0, 1)}}, {1, []any{metric("p1", 0, 1)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 1)}}, {1, open, []any{metric("p1", 0, 1)}}},
 			want:    []int64{1},
 		},
 		{
-			name: "a later run (a backfill) replaces every pane of an earlier one",
+			name: "a later run replaces every pane of a window still open when it started",
 			cdc:  true,
 			bundles: []bundle{
-				{1, []any{metric("p1", 3, 5)}},
-				{2, []any{metric("p1", 0, 9)}},
-				{1, []any{metric("p1", 4, 6)}}, // the old run's late pane
+				{1, open, []any{metric("p1", 3, 5)}},
+				{2, open, []any{metric("p1", 0, 9)}},
+				{1, open, []any{metric("p1", 4, 6)}}, // the old run's late pane
 			},
 			want: []int64{9},
 		},
 		{
+			name: "a relaunched job never replaces an earlier run's row of a window that ended before it started",
+			cdc:  true,
+			bundles: []bundle{
+				{1, open, []any{metric("p1", 3, 5)}},
+				{2, ended, []any{metric("p1", 0, 1), metric("p1", 1, 2)}}, // only the late and redelivered events
+			},
+			want: []int64{5},
+		},
+		{
+			name: "nor when the earlier run was itself fed a historical load",
+			cdc:  true,
+			bundles: []bundle{
+				{1, ended, []any{metric("p1", 2, 5)}},
+				{2, ended, []any{metric("p1", 0, 1)}},
+			},
+			want: []int64{5},
+		},
+		{
+			name: "whatever order the appends land in",
+			cdc:  true,
+			bundles: []bundle{
+				{2, ended, []any{metric("p1", 0, 1)}},
+				{1, open, []any{metric("p1", 3, 5)}},
+			},
+			want: []int64{5},
+		},
+		{
+			name:    "where no earlier row exists the relaunched job's row stands",
+			cdc:     true,
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 5)}}, {2, ended, []any{metric("p2", 0, 1)}}},
+			want:    []int64{5, 1},
+		},
+		{
+			name:    "a job fed a historical load writes its windows, a later pane replacing an earlier one",
+			cdc:     true,
+			bundles: []bundle{{1, ended, []any{metric("p1", 0, 1), metric("p2", 2, 7)}}, {1, ended, []any{metric("p1", 1, 3), metric("p2", 1, 6)}}},
+			want:    []int64{3, 7},
+		},
+		{
 			name:    "without CDC every pane is appended",
-			bundles: []bundle{{1, []any{metric("p1", 0, 1)}}, {1, []any{metric("p1", 1, 3)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 1)}}, {1, open, []any{metric("p1", 1, 3)}}},
 			want:    []int64{1, 3},
 		},
 	}
@@ -334,7 +376,7 @@ func TestWriteUpserts(t *testing.T) {
 			cfg := testConfig(srv, schemas.TableProductMetrics)
 			cfg.CDC = tc.cdc
 			for _, b := range tc.bundles {
-				cfg.RunSequence = b.run
+				cfg.RunSequence, cfg.RunStart = b.run, b.start
 				if _, err := writeBundles(t, cfg, b.rows); err != nil {
 					t.Fatal(err)
 				}
@@ -347,6 +389,26 @@ func TestWriteUpserts(t *testing.T) {
 				t.Errorf("views (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestChangeSequence(t *testing.T) {
+	start := t0
+	o := changeOrder{run: 0x1234, start: start}
+	tests := []struct {
+		end  time.Time
+		pane int64
+		want string
+	}{
+		{start.Add(time.Minute), 3, "1/1234/3"},
+		{time.Time{}, 10, "1/1234/a"}, // no window_end: streaming
+		{start, 0, "0/7fffffffffffedcb/0"},
+		{start.Add(-time.Hour), 255, "0/7fffffffffffedcb/ff"},
+	}
+	for _, tc := range tests {
+		if got := o.sequence(tc.end, tc.pane); got != tc.want {
+			t.Errorf("sequence(%v, %d) = %s, want %s", tc.end, tc.pane, got, tc.want)
+		}
 	}
 }
 
@@ -405,7 +467,7 @@ func eventSize(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newRowCodec(schemas.TableEvents, fields, false, 0)
+	c, err := newRowCodec(schemas.TableEvents, fields, false, changeOrder{})
 	if err != nil {
 		t.Fatal(err)
 	}
