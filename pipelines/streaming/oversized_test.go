@@ -32,18 +32,7 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 	addr := startEmulator(t)
 	topic, sub := newEmulatorSubscription(t, addr, 10)
 	dlqTopic, dlqSub := newEmulatorSubscription(t, addr, 10)
-	bq := bqtest.Start(t)
-	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableUserSessions, schemas.TableFraudAlerts, schemas.TableDeadLetters} {
-		fields, err := schemas.TableSchema(table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := []bqtest.TableOption{bqtest.WithSchema(fields)}
-		if table == schemas.TableProductMetrics {
-			opts = append(opts, bqtest.WithPrimaryKey("window_start", "product_id"))
-		}
-		bq.CreateTable("tributary-test", "analytics", table, opts...)
-	}
+	bq := startBigQuery(t)
 
 	text6MB := []byte(`{"event_id":"big6","pad":"` + string(bytes.Repeat([]byte("x"), 6_000_000)) + `"}`)
 	binary9MB := bytes.Repeat([]byte{0xff, 0xfe, 0x00}, 3_300_000) // 9.9 MB, not UTF-8
@@ -140,6 +129,25 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 			t.Errorf("%d events, want 1", len(rows))
 		}
 	})
+}
+
+// startBigQuery starts bqtest with every table of dataset tributary-test:analytics, as Terraform
+// declares them.
+func startBigQuery(t *testing.T) *bqtest.Server {
+	t.Helper()
+	bq := bqtest.Start(t)
+	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableUserSessions, schemas.TableFraudAlerts, schemas.TableDeadLetters} {
+		fields, err := schemas.TableSchema(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := []bqtest.TableOption{bqtest.WithSchema(fields)}
+		if table == schemas.TableProductMetrics {
+			opts = append(opts, bqtest.WithPrimaryKey("window_start", "product_id"))
+		}
+		bq.CreateTable("tributary-test", "analytics", table, opts...)
+	}
+	return bq
 }
 
 // pullAll pulls and acks until want messages arrived or a pull comes back empty.
