@@ -52,7 +52,8 @@ const maxRowBytes = maxRequestBytes - 256<<10
 // most MaxInFlight appends awaiting their result per worker; every append of a bundle is
 // acknowledged by BigQuery before the bundle finishes. Transient errors are retried with
 // backoff; rows BigQuery refuses become dead letters (step "bigquery.<schema>", payload the
-// row's JSON), never silently lost. The table must exist unless cfg.CreateTables is set.
+// row's JSON), never silently lost, and an append refused as too large is split until its
+// parts fit, so one oversized row is a dead letter, never a poison pill. The table must exist unless cfg.CreateTables is set.
 //
 // rows may be any type whose JSON encoding matches the table's schema in schemas/bigquery
 // (schemas.Event, schemas.ProductMetric, schemas.DeadLetterRow, …). The dead letters are in the

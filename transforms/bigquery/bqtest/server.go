@@ -4,8 +4,10 @@
 // No BigQuery emulator is reachable in CI, so the real managedwriter client talks to this over the
 // real wire protocol. Appended rows are decoded with the writer's proto descriptor, checked
 // against the table schema when it has one, and stored as maps; CDC upserts and deletes
-// (_CHANGE_TYPE, _CHANGE_SEQUENCE_NUMBER) are applied by the table's primary key. Transient
-// errors and per-row errors can be injected.
+// (_CHANGE_TYPE, _CHANGE_SEQUENCE_NUMBER) are applied by the table's primary key, the highest
+// sequence number winning, compared section by section as hexadecimal numbers. BigQuery's
+// 10 MB AppendRows limit is enforced with BigQuery's own error (LimitRequestBytes lowers it).
+// Transient errors and per-row errors can be injected.
 package bqtest
 
 import (
