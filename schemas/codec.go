@@ -161,13 +161,13 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 // AppendBinary appends the binary encoding of d to b.
 func (d DeadLetter) AppendBinary(b []byte) []byte {
 	return writer{b}.str(d.Step).str(d.Reason).str(d.Error).bytes(d.Payload).
-		strMap(d.Attributes).str(d.MessageID).time(d.PublishTime).time(d.Time).Writer
+		strMap(d.Attributes).str(d.MessageID).time(d.PublishTime).time(d.Time).int(d.PayloadSize).Writer
 }
 
 // UnmarshalBinary decodes what AppendBinary wrote.
 func (d *DeadLetter) UnmarshalBinary(b []byte) error {
 	r := newReader(b)
 	*d = DeadLetter{Step: r.Str(), Reason: r.Str(), Error: r.Str(), Payload: r.bytes(),
-		Attributes: r.strMap(), MessageID: r.Str(), PublishTime: r.time(), Time: r.time()}
+		Attributes: r.strMap(), MessageID: r.Str(), PublishTime: r.time(), Time: r.time(), PayloadSize: r.Int()}
 	return r.Err()
 }

@@ -68,7 +68,8 @@ type DeadLetter struct {
 	Step        string            // the step that failed, e.g. "decode"
 	Reason      string            // a short, metric-friendly reason, e.g. "invalid_json"
 	Error       string            // the full error message
-	Payload     []byte            // the original bytes as received
+	Payload     []byte            // the original bytes as received, cut to deadletter.MaxPayload
+	PayloadSize int64             // the original payload's size in bytes (0: len(Payload))
 	Attributes  map[string]string // the original attributes
 	MessageID   string
 	PublishTime time.Time

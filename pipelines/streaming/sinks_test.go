@@ -136,7 +136,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		if len(rows) != 1 {
 			t.Fatalf("%d dead-letter rows, want 1", len(rows))
 		}
-		if diff := cmp.Diff(pub[5].Data, rows[0]["payloadBytes"]); diff != "" {
+		if diff := cmp.Diff(string(pub[5].Data), rows[0]["payloadString"]); diff != "" {
 			t.Errorf("dead letter payload differs from the original bytes:\n%s", diff)
 		}
 	})

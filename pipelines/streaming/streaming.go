@@ -137,7 +137,7 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	table := func(name string, cdc bool) bigquery.Config {
 		return bigquery.Config{Project: project, Dataset: dataset, Table: name, Endpoint: o.BigQueryEndpoint,
 			Insecure: o.BigQueryInsecure, RESTEndpoint: o.BigQueryRestEndpoint, CreateTables: o.CreateTables,
-			CDC: cdc, RunSequence: start.UnixMicro()}
+			CDC: cdc, RunSequence: start.UnixMicro(), RunStart: start}
 	}
 	events := table(schemas.TableEvents, false)
 	events.RecordLag = true

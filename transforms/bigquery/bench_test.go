@@ -74,7 +74,7 @@ func cpuTime() time.Duration {
 // BenchmarkEncode measures the row encoding alone (JSON walk to proto).
 func BenchmarkEncode(b *testing.B) {
 	fields, _ := schemas.TableSchema(schemas.TableEvents)
-	c, err := newRowCodec(schemas.TableEvents, fields, false, 0)
+	c, err := newRowCodec(schemas.TableEvents, fields, false, changeOrder{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,6 +31,8 @@ const (
 	// window has a higher pane_index, so BigQuery keeps it even if an earlier pane's append is
 	// retried after it.
 	sequenceSource = "pane_index"
+	// windowEndColumn decides a row's class of change (sequence.go).
+	windowEndColumn = "window_end"
 )
 
 // rowCodec encodes a table's rows as the proto messages the Storage Write API takes. Rows come
@@ -41,7 +43,7 @@ type rowCodec struct {
 	descriptor *descriptorpb.DescriptorProto // normalized, for the writer schema
 	changeType protoreflect.FieldDescriptor  // CDC only
 	changeSeq  protoreflect.FieldDescriptor  // CDC on a table with pane_index only
-	run        string                        // first section of _CHANGE_SEQUENCE_NUMBER
+	order      changeOrder
 }
 
 // column is one table column and its field in the message.
@@ -123,9 +125,9 @@ func storageFields(fields []schemas.TableField) ([]*storagepb.TableFieldSchema, 
 }
 
 // newRowCodec builds the codec of a table from its schema. With cdc, rows carry _CHANGE_TYPE
-// = UPSERT, and _CHANGE_SEQUENCE_NUMBER <run>/<pane_index> in hexadecimal when the table has a
-// pane_index column (BigQuery compares the sections in turn).
-func newRowCodec(table string, fields []schemas.TableField, cdc bool, run int64) (*rowCodec, error) {
+// = UPSERT, and _CHANGE_SEQUENCE_NUMBER <class>/<run>/<pane_index> in hexadecimal when the
+// table has a pane_index column (sequence.go; BigQuery compares the sections in turn).
+func newRowCodec(table string, fields []schemas.TableField, cdc bool, order changeOrder) (*rowCodec, error) {
 	sfs, err := storageFields(fields)
 	if err != nil {
 		return nil, fmt.Errorf("bigquery %s: %w", table, err)
@@ -149,7 +151,7 @@ func newRowCodec(table string, fields []schemas.TableField, cdc bool, run int64)
 	if err != nil {
 		return nil, fmt.Errorf("bigquery %s: normalizing proto descriptor: %w", table, err)
 	}
-	c := &rowCodec{descriptor: dp, run: strconv.FormatInt(run, 16) + "/"}
+	c := &rowCodec{descriptor: dp, order: order}
 	if c.columns, err = bindColumns(md, fields); err != nil {
 		return nil, fmt.Errorf("bigquery %s: %w", table, err)
 	}
@@ -206,8 +208,12 @@ func (c *rowCodec) encode(rowJSON []byte) ([]byte, error) {
 	}
 	if c.changeSeq != nil {
 		if n, err := toInt64(obj[sequenceSource]); err == nil && n >= 0 {
+			var end time.Time
+			if s, ok := obj[windowEndColumn].(string); ok {
+				end, _ = time.Parse(time.RFC3339Nano, s) // checked by appendColumns
+			}
 			b = protowire.AppendTag(b, c.changeSeq.Number(), protowire.BytesType)
-			b = protowire.AppendString(b, c.run+strconv.FormatInt(n, 16))
+			b = protowire.AppendString(b, c.order.sequence(end, n))
 		}
 	}
 	return b, nil
@@ -309,8 +315,8 @@ func appendValue(b []byte, col column, v any) ([]byte, error) {
 			return nil, fmt.Errorf("want an RFC 3339 time, got %T", v)
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return nil, err
+		if err != nil { // not time.Parse's error, which quotes the value
+			return nil, errors.New("not an RFC 3339 time")
 		}
 		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), uint64(t.UnixMicro())), nil
 	case "DATE":
@@ -320,7 +326,7 @@ func appendValue(b []byte, col column, v any) ([]byte, error) {
 		}
 		t, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return nil, err
+			return nil, errors.New("not a date (YYYY-MM-DD)")
 		}
 		// int32 on the wire: a negative value is sign-extended to 64 bits.
 		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), uint64(int64(int32(t.Unix()/86400)))), nil
@@ -378,16 +384,16 @@ func encodeNumeric(v any, scale int) ([]byte, error) {
 	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
-		return nil, fmt.Errorf("%q is not a decimal number", s)
+		return nil, errors.New("not a decimal number")
 	}
 	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
 	if !r.IsInt() {
-		return nil, fmt.Errorf("%q has more than %d fractional digits", s, scale)
+		return nil, fmt.Errorf("more than %d fractional digits", scale)
 	}
 	n := r.Num()
 	// NUMERIC holds 38 digits; BIGNUMERIC 76.something: bound both by their byte width.
 	if scale == 9 && n.CmpAbs(maxNumeric) > 0 || n.BitLen() > 255 {
-		return nil, fmt.Errorf("%q: %w", s, errNumericRange)
+		return nil, errNumericRange
 	}
 	return twosComplementLE(n), nil
 }

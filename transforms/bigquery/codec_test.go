@@ -76,7 +76,7 @@ func TestEveryTableEncodesItsRowType(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := newRowCodec(table, fields, cdc, 1)
+			c, err := newRowCodec(table, fields, cdc, changeOrder{run: 1})
 			if err != nil {
 				t.Fatalf("%s: %v", table, err)
 			}
@@ -97,7 +97,7 @@ func TestEncodeRefusesRowsThatDoNotFit(t *testing.T) {
 		{Name: "tags", Type: "STRING", Mode: "REPEATED"},
 		{Name: "rec", Type: "RECORD", Mode: "NULLABLE", Fields: []schemas.TableField{{Name: "x", Type: "BOOL", Mode: "REQUIRED"}}},
 	}
-	c, err := newRowCodec("t", fields, false, 0)
+	c, err := newRowCodec("t", fields, false, changeOrder{})
 	if err != nil {
 		t.Fatal(err)
 	}

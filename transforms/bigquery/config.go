@@ -47,10 +47,14 @@ type Config struct {
 	// appended.
 	CDC bool
 	// RunSequence orders CDC changes across pipeline runs: for the same key, a change from a
-	// run with a higher RunSequence replaces one from a lower, whatever their panes, so a
-	// backfill's single pane replaces the streaming job's later panes of the same window.
-	// Write sets it to the time the pipeline is built (Unix microseconds) when it is 0.
+	// run with a higher RunSequence replaces one from a lower, whatever their panes, unless the
+	// row's window ended before RunStart (see SequenceBeforeRun: then the earlier run's row
+	// stays). Write sets it to RunStart in Unix microseconds when it is 0.
 	RunSequence int64
+	// RunStart is when the run started: under CDC, a row of a window that ended at or before
+	// it ranks below every earlier run's row of that window (sequence.go). Write sets it to the
+	// time the pipeline is built when it is zero.
+	RunStart time.Time
 	// PrimaryKey is the table's primary key, declared by CreateTables under CDC; empty takes
 	// the table's default (DefaultPrimaryKey).
 	PrimaryKey []string

@@ -32,6 +32,9 @@ const (
 	AttrMessageID   = "tributary_message_id"   // the original message's id
 	AttrPublishTime = "tributary_publish_time" // the original message's publish time, RFC 3339
 	AttrDropped     = "tributary_attributes_dropped"
+	// AttrPayloadSize is set, with the original payload's size in bytes, only when the payload
+	// was cut to deadletter.MaxPayload (the archive holds it whole).
+	AttrPayloadSize = "tributary_payload_size"
 )
 
 // Pub/Sub limits on attributes (https://cloud.google.com/pubsub/quotas#resource_limits).
@@ -158,6 +161,9 @@ func DeadLetterMessage(d schemas.DeadLetter) (msg *pubsub.Message, dropped int) 
 	}
 	if !d.PublishTime.IsZero() {
 		extra[AttrPublishTime] = d.PublishTime.UTC().Format(time.RFC3339Nano)
+	}
+	if d.PayloadSize > int64(len(d.Payload)) {
+		extra[AttrPayloadSize] = strconv.FormatInt(d.PayloadSize, 10)
 	}
 	attrs := make(map[string]string, len(d.Attributes)+len(extra))
 	keys := make([]string, 0, len(d.Attributes))

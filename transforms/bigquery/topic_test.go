@@ -46,6 +46,13 @@ func TestDeadLetterMessage(t *testing.T) {
 			},
 		},
 		{
+			name: "a cut payload carries its original size",
+			in:   schemas.DeadLetter{Step: "decode", Reason: "too_large", Error: "e", Payload: []byte("abc"), PayloadSize: 9_900_000},
+			wantAttrs: map[string]string{
+				AttrStep: "decode", AttrReason: "too_large", AttrError: "e", AttrPayloadSize: "9900000",
+			},
+		},
+		{
 			name: "attributes beyond Pub/Sub's 100 are left out and counted",
 			in:   schemas.DeadLetter{Step: "s", Reason: "r", Error: "e", Attributes: many},
 			wantAttrs: func() map[string]string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery/storage/managedwriter"
@@ -35,7 +36,14 @@ const (
 	ReasonRejected = "bigquery_rejected"
 	// ReasonEncode: the row does not fit the table schema and was never sent.
 	ReasonEncode = "bigquery_encode_error"
+	// ReasonTooLarge: the row alone is above the AppendRows request limit (10 MB), so no append
+	// can carry it; it was never sent, or BigQuery refused it as too large.
+	ReasonTooLarge = "bigquery_too_large"
 )
+
+// maxRowBytes is the largest serialized row the sink sends: the AppendRows limit less room for
+// the rest of the request (stream name, writer schema).
+const maxRowBytes = maxRequestBytes - 256<<10
 
 // Write writes rows to a BigQuery table through the Storage Write API, on the table's default
 // stream: appended (at-least-once; a retried bundle appends its rows again) or, with cfg.CDC,
@@ -44,7 +52,8 @@ const (
 // most MaxInFlight appends awaiting their result per worker; every append of a bundle is
 // acknowledged by BigQuery before the bundle finishes. Transient errors are retried with
 // backoff; rows BigQuery refuses become dead letters (step "bigquery.<schema>", payload the
-// row's JSON), never silently lost. The table must exist unless cfg.CreateTables is set.
+// row's JSON), never silently lost, and an append refused as too large is split until its
+// parts fit, so one oversized row is a dead letter, never a poison pill. The table must exist unless cfg.CreateTables is set.
 //
 // rows may be any type whose JSON encoding matches the table's schema in schemas/bigquery
 // (schemas.Event, schemas.ProductMetric, schemas.DeadLetterRow, …). The dead letters are in the
@@ -54,8 +63,11 @@ const (
 func Write(s beam.Scope, rows beam.PCollection, cfg Config) beam.PCollection {
 	s = s.Scope("bigquery.Write")
 	cfg = cfg.WithDefaults()
+	if cfg.RunStart.IsZero() {
+		cfg.RunStart = time.Now()
+	}
 	if cfg.CDC && cfg.RunSequence == 0 {
-		cfg.RunSequence = time.Now().UnixMicro()
+		cfg.RunSequence = cfg.RunStart.UnixMicro()
 	}
 	if err := cfg.Validate(); err != nil {
 		panic(err)
@@ -112,7 +124,7 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if fn.codec, err = newRowCodec(fn.Schema, fields, fn.CDC, fn.RunSequence); err != nil {
+	if fn.codec, err = newRowCodec(fn.Schema, fields, fn.CDC, changeOrder{run: fn.RunSequence, start: fn.RunStart}); err != nil {
 		return err
 	}
 	if fn.client, err = acquireClient(fn.Config); err != nil {
@@ -158,6 +170,10 @@ func (fn *writeFn) ProcessElement(ctx context.Context, ts beam.EventTime, row be
 	r.describe(row)
 	if r.data, err = fn.codec.encode(js); err != nil {
 		return fn.deadLetter(ctx, r, ReasonEncode, err)
+	}
+	if len(r.data) > maxRowBytes {
+		return fn.deadLetter(ctx, r, ReasonTooLarge,
+			fmt.Errorf("row is %d bytes, over the %d-byte limit of one append", len(r.data), maxRowBytes))
 	}
 	if len(fn.batch) > 0 && (len(fn.batch) >= fn.MaxBatchRows || fn.batchBytes+len(r.data) > fn.MaxBatchBytes) {
 		if err := fn.flush(ctx); err != nil {
@@ -314,6 +330,16 @@ func (fn *writeFn) awaitOldest(ctx context.Context) error {
 		fn.rows.Inc(ctx, n)
 		fn.out.Inc(ctx, n)
 		return nil
+	case tooLarge(err) && len(call.rows) > 1:
+		// A permanent refusal of the request's size, not of its rows: send each half on its
+		// own, down to single rows, so only a row that cannot fit any append is a dead letter.
+		half := len(call.rows) / 2
+		if err := fn.send(ctx, &appendCall{rows: call.rows[:half:half]}); err != nil {
+			return err
+		}
+		return fn.send(ctx, &appendCall{rows: call.rows[half:]})
+	case tooLarge(err):
+		return fn.deadLetter(ctx, call.rows[0], ReasonTooLarge, err)
 	case status.Code(err) == codes.InvalidArgument:
 		for _, r := range call.rows {
 			if err := fn.deadLetter(ctx, r, ReasonRejected, err); err != nil {
@@ -329,15 +355,24 @@ func (fn *writeFn) awaitOldest(ctx context.Context) error {
 }
 
 // deadLetter records a refused row as a dead letter, or returns the error to fail the bundle
-// with under FailOnRefusedRows.
+// with under FailOnRefusedRows. The error names the table, the reason and the row's message id,
+// never the row: runners log bundle errors, and rows carry payloads and user ids.
 func (fn *writeFn) deadLetter(ctx context.Context, r pendingRow, reason string, err error) error {
 	fn.rowErrors.Inc(ctx, 1)
 	if fn.FailOnRefusedRows {
-		return fmt.Errorf("bigquery %s: %s with no dead-letter destination: %w (row %s)", fn.TableName(), reason, err, r.json)
+		return fmt.Errorf("bigquery %s: row of message %q refused (%s) with no dead-letter destination: %w",
+			fn.TableName(), r.messageID, reason, err)
 	}
 	msg := schemas.Message{Data: r.json, Attributes: r.attributes, MessageID: r.messageID, PublishTime: r.publishTime}
 	fn.dead = append(fn.dead, deadRow{ts: r.ts, letter: deadletter.FromMessage(ctx, "bigquery."+fn.Schema, reason, msg, err)})
 	return nil
+}
+
+// tooLarge reports whether BigQuery refused an append for its size ("AppendRows request too
+// large: <n> limit 10485760 …", INVALID_ARGUMENT): permanent for that request, never retried.
+func tooLarge(err error) bool {
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "request too large")
 }
 
 // transient reports whether an append error may go away on retry.

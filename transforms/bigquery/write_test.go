@@ -1,6 +1,7 @@
 package bigquery
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
+	"github.com/tributary-dev/tributary/transforms/deadletter"
 )
 
 func TestWriteRowsArriveAsTheSchemaSays(t *testing.T) {
@@ -78,10 +80,11 @@ func TestWriteRowsArriveAsTheSchemaSays(t *testing.T) {
 					"timestamp": at, "payloadBytes": []byte{0xff, 0x00},
 					"attributes":   []any{bqtest.Row{"key": "k1", "value": "v1"}, bqtest.Row{"key": "k2", "value": "v2"}},
 					"errorMessage": "bad", "step": "decode", "reason": "invalid_json", "message_id": "m9", "publish_time": at,
+					"payload_size": int64(2),
 				},
 				{
-					"timestamp": at, "payloadString": "{}", "payloadBytes": []byte("{}"), "attributes": []any{},
-					"errorMessage": "big", "step": "decode", "reason": "too_large",
+					"timestamp": at, "payloadString": "{}", "attributes": []any{},
+					"errorMessage": "big", "step": "decode", "reason": "too_large", "payload_size": int64(2),
 				},
 			},
 		},
@@ -280,9 +283,12 @@ func TestWriteFailOnRefusedRows(t *testing.T) {
 
 func TestWriteUpserts(t *testing.T) {
 	pk := []string{"window_start", "product_id"}
+	// metric's window is 12:00–12:01 on t0's day.
+	open, ended := t0.Add(-time.Hour), t0.Add(time.Hour) // run starts: window still open, window over
 	type bundle struct {
-		run  int64 // RunSequence of the pipeline that writes it
-		rows []any
+		run   int64     // RunSequence of the pipeline that writes it
+		start time.Time // its RunStart
+		rows  []any
 	}
 	tests := []struct {
 		name    string
@@ -293,34 +299,73 @@ func TestWriteUpserts(t *testing.T) {
 		{
 			name:    "a later pane replaces the earlier one",
 			cdc:     true,
-			bundles: []bundle{{1, []any{metric("p1", 0, 1), metric("p2", 0, 7)}}, {1, []any{metric("p1", 1, 3)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 1), metric("p2", 0, 7)}}, {1, open, []any{metric("p1", 1, 3)}}},
 			want:    []int64{3, 7},
 		},
 		{
 			name:    "an earlier pane arriving late does not replace a later one",
 			cdc:     true,
-			bundles: []bundle{{1, []any{metric("p1", 2, 5)}}, {1, []any{metric("p1", 1, 3)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 2, 5)}}, {1, open, []any{metric("p1", 1, 3)}}},
 			want:    []int64{5},
 		},
 		{
 			name:    "a retried bundle leaves one row",
 			cdc:     true,
-			bundles: []bundle{{1, []any{metric("p1", 0, 1)}}, {1, []any{metric("p1", 0, 1)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 1)}}, {1, open, []any{metric("p1", 0, 1)}}},
 			want:    []int64{1},
 		},
 		{
-			name: "a later run (a backfill) replaces every pane of an earlier one",
+			name: "a later run replaces every pane of a window still open when it started",
 			cdc:  true,
 			bundles: []bundle{
-				{1, []any{metric("p1", 3, 5)}},
-				{2, []any{metric("p1", 0, 9)}},
-				{1, []any{metric("p1", 4, 6)}}, // the old run's late pane
+				{1, open, []any{metric("p1", 3, 5)}},
+				{2, open, []any{metric("p1", 0, 9)}},
+				{1, open, []any{metric("p1", 4, 6)}}, // the old run's late pane
 			},
 			want: []int64{9},
 		},
 		{
+			name: "a relaunched job never replaces an earlier run's row of a window that ended before it started",
+			cdc:  true,
+			bundles: []bundle{
+				{1, open, []any{metric("p1", 3, 5)}},
+				{2, ended, []any{metric("p1", 0, 1), metric("p1", 1, 2)}}, // only the late and redelivered events
+			},
+			want: []int64{5},
+		},
+		{
+			name: "nor when the earlier run was itself fed a historical load",
+			cdc:  true,
+			bundles: []bundle{
+				{1, ended, []any{metric("p1", 2, 5)}},
+				{2, ended, []any{metric("p1", 0, 1)}},
+			},
+			want: []int64{5},
+		},
+		{
+			name: "whatever order the appends land in",
+			cdc:  true,
+			bundles: []bundle{
+				{2, ended, []any{metric("p1", 0, 1)}},
+				{1, open, []any{metric("p1", 3, 5)}},
+			},
+			want: []int64{5},
+		},
+		{
+			name:    "where no earlier row exists the relaunched job's row stands",
+			cdc:     true,
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 5)}}, {2, ended, []any{metric("p2", 0, 1)}}},
+			want:    []int64{5, 1},
+		},
+		{
+			name:    "a job fed a historical load writes its windows, a later pane replacing an earlier one",
+			cdc:     true,
+			bundles: []bundle{{1, ended, []any{metric("p1", 0, 1), metric("p2", 2, 7)}}, {1, ended, []any{metric("p1", 1, 3), metric("p2", 1, 6)}}},
+			want:    []int64{3, 7},
+		},
+		{
 			name:    "without CDC every pane is appended",
-			bundles: []bundle{{1, []any{metric("p1", 0, 1)}}, {1, []any{metric("p1", 1, 3)}}},
+			bundles: []bundle{{1, open, []any{metric("p1", 0, 1)}}, {1, open, []any{metric("p1", 1, 3)}}},
 			want:    []int64{1, 3},
 		},
 	}
@@ -331,7 +376,7 @@ func TestWriteUpserts(t *testing.T) {
 			cfg := testConfig(srv, schemas.TableProductMetrics)
 			cfg.CDC = tc.cdc
 			for _, b := range tc.bundles {
-				cfg.RunSequence = b.run
+				cfg.RunSequence, cfg.RunStart = b.run, b.start
 				if _, err := writeBundles(t, cfg, b.rows); err != nil {
 					t.Fatal(err)
 				}
@@ -344,6 +389,26 @@ func TestWriteUpserts(t *testing.T) {
 				t.Errorf("views (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestChangeSequence(t *testing.T) {
+	start := t0
+	o := changeOrder{run: 0x1234, start: start}
+	tests := []struct {
+		end  time.Time
+		pane int64
+		want string
+	}{
+		{start.Add(time.Minute), 3, "1/1234/3"},
+		{time.Time{}, 10, "1/1234/a"}, // no window_end: streaming
+		{start, 0, "0/7fffffffffffedcb/0"},
+		{start.Add(-time.Hour), 255, "0/7fffffffffffedcb/ff"},
+	}
+	for _, tc := range tests {
+		if got := o.sequence(tc.end, tc.pane); got != tc.want {
+			t.Errorf("sequence(%v, %d) = %s, want %s", tc.end, tc.pane, got, tc.want)
+		}
 	}
 }
 
@@ -402,7 +467,7 @@ func eventSize(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newRowCodec(schemas.TableEvents, fields, false, 0)
+	c, err := newRowCodec(schemas.TableEvents, fields, false, changeOrder{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,4 +490,84 @@ func canonical(fields []schemas.TableField) []schemas.TableField {
 		out[i] = f
 	}
 	return out
+}
+
+// TestWriteRequestSizeLimit: BigQuery refuses an append above 10 MB with INVALID_ARGUMENT
+// ("AppendRows request too large"), a permanent refusal: the sink splits the batch until each
+// append fits, and only a row that fits no append becomes a dead letter, never a retry or a
+// failed bundle.
+func TestWriteRequestSizeLimit(t *testing.T) {
+	big := func(id string, n int) schemas.DeadLetterRow {
+		return schemas.DeadLetter{Step: "decode", Reason: "too_large", Error: "x", Payload: bytes.Repeat([]byte{0xff}, n),
+			MessageID: id, Time: t0}.Row()
+	}
+	tests := []struct {
+		name      string
+		limit     int // bqtest's request limit; 0: BigQuery's 10 MB
+		rows      []any
+		wantIDs   []string
+		wantDead  []string // message ids
+		wantError string   // of the dead letters
+	}{
+		{
+			name: "a batch over the limit is split and every row lands", limit: 300 << 10,
+			rows:    []any{big("m1", 100<<10), big("m2", 100<<10), big("m3", 100<<10), big("m4", 100<<10), big("m5", 100<<10)},
+			wantIDs: []string{"m1", "m2", "m3", "m4", "m5"},
+		},
+		{
+			name: "a row over the limit on its own is a dead letter and the rest land", limit: 300 << 10,
+			rows:     []any{big("m1", 100<<10), big("m2", 400<<10), big("m3", 100<<10)},
+			wantIDs:  []string{"m1", "m3"},
+			wantDead: []string{"m2"}, wantError: "AppendRows request too large",
+		},
+		{
+			name:     "a row above 10 MB is never sent",
+			rows:     []any{big("m1", 100<<10), big("m2", 11<<20)},
+			wantIDs:  []string{"m1"},
+			wantDead: []string{"m2"}, wantError: "over the",
+		},
+		{
+			// Above gRPC's default 4 MiB receive limit, which the server once kept: the append
+			// failed as RESOURCE_EXHAUSTED and was retried as transient until the bundle failed.
+			name:    "an append of 6 MB lands",
+			rows:    []any{big("m1", 3<<20), big("m2", 3<<20)},
+			wantIDs: []string{"m1", "m2"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := bqtest.Start(t)
+			serverTable(t, srv, schemas.TableDeadLetters)
+			srv.LimitRequestBytes(tc.limit)
+			cfg := testConfig(srv, schemas.TableDeadLetters)
+			cfg.MaxBatchBytes, cfg.MaxRetries = 10<<20-1<<20, 1
+			dead, err := writeBundles(t, cfg, tc.rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids, deadIDs []string
+			for _, r := range srv.Rows(schemas.TableDeadLetters) {
+				ids = append(ids, r["message_id"].(string))
+			}
+			for _, d := range dead {
+				deadIDs = append(deadIDs, d.MessageID)
+				if d.Reason != ReasonTooLarge || !strings.Contains(d.Error, tc.wantError) {
+					t.Errorf("dead letter %s: reason %s, error %q; want %s with %q", d.MessageID, d.Reason, d.Error, ReasonTooLarge, tc.wantError)
+				}
+				if len(d.Payload) > deadletter.MaxPayload || d.PayloadSize < int64(len(d.Payload)) {
+					t.Errorf("dead letter %s: payload %d of %d bytes, want at most %d", d.MessageID, len(d.Payload), d.PayloadSize, deadletter.MaxPayload)
+				}
+			}
+			sortStrings := cmpopts.SortSlices(func(a, b string) bool { return a < b })
+			if diff := cmp.Diff(tc.wantIDs, ids, sortStrings); diff != "" {
+				t.Errorf("rows written (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantDead, deadIDs, sortStrings); diff != "" {
+				t.Errorf("dead letters (-want +got):\n%s", diff)
+			}
+			if got := srv.Stats().RowsAppended; got != len(tc.wantIDs) {
+				t.Errorf("%d rows appended, want %d (each once)", got, len(tc.wantIDs))
+			}
+		})
+	}
 }

@@ -1,6 +1,11 @@
 // Package deadletter owns Tributary's dead-letter convention: every step that cannot handle an
 // input emits a schemas.DeadLetter carrying the original bytes, attributes, the step and the error,
 // and counts it as deadletter.<reason>. Nothing is dropped without a record or a counter.
+//
+// A dead letter always fits every sink it goes to (a BigQuery append of at most 10 MB, a Pub/Sub
+// message of at most 10 MB with its attributes): its payload is cut to MaxPayload and its error
+// text to MaxError, with the original size kept (schemas.DeadLetter.PayloadSize). The archive,
+// written before any step can fail, keeps the whole message.
 package deadletter
 
 import (
@@ -8,6 +13,7 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -24,6 +30,17 @@ const (
 	ReasonWriteFailed   = "write_failed"
 )
 
+// MaxPayload is the most payload bytes a dead letter keeps. It equals decode's MaxPayload, so
+// every message the pipeline can decode keeps its whole payload in a dead letter; only a
+// payload already refused as too_large is cut. 1 MiB leaves room, within BigQuery's 10 MB
+// append and Pub/Sub's 10 MB message, for the rest of the row or message (error text, up to
+// 100 attributes of at most 1,280 bytes each) and for a dead letter of a refused dead-letter
+// row, whose payload is that row's JSON.
+const MaxPayload = 1 << 20
+
+// MaxError is the most bytes of error text a dead letter keeps.
+const MaxError = 16 << 10
+
 func init() {
 	register.Function1x1[schemas.DeadLetter, schemas.DeadLetterRow](toRow)
 }
@@ -38,14 +55,18 @@ func counter(reason string) telemetry.Counter {
 	return c.(telemetry.Counter)
 }
 
-// FromMessage builds the dead letter for a message that failed at step, and counts it.
+// FromMessage builds the dead letter for a message that failed at step, and counts it. The
+// payload is cut to MaxPayload (at a character boundary when it is text, so the row keeps it
+// as a string) and the error to MaxError. err must not carry payload contents or user ids:
+// it is stored, published and may be logged.
 func FromMessage(ctx context.Context, step, reason string, msg schemas.Message, err error) schemas.DeadLetter {
 	counter(reason).Inc(ctx, 1)
 	return schemas.DeadLetter{
 		Step:        step,
 		Reason:      reason,
-		Error:       err.Error(),
-		Payload:     msg.Data,
+		Error:       string(cut([]byte(err.Error()), MaxError)),
+		Payload:     cut(msg.Data, MaxPayload),
+		PayloadSize: int64(len(msg.Data)),
 		Attributes:  msg.Attributes,
 		MessageID:   msg.MessageID,
 		PublishTime: msg.PublishTime,
@@ -74,6 +95,21 @@ func Rows(s beam.Scope, dead ...beam.PCollection) beam.PCollection {
 		all = beam.Flatten(s, dead...)
 	}
 	return beam.ParDo(s, toRow, all)
+}
+
+// cut returns at most the first n bytes of b; when b is valid UTF-8 the cut does not split a
+// character, so the result stays valid text.
+func cut(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	if utf8.Valid(b[:n]) || !utf8.Valid(b) {
+		return b[:n:n]
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return b[:n:n]
 }
 
 func toRow(d schemas.DeadLetter) schemas.DeadLetterRow { return d.Row() }

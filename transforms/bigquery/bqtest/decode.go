@@ -90,6 +90,11 @@ func (t *table) decode(desc protoreflect.MessageDescriptor, b []byte) (Row, erro
 			return nil, fmt.Errorf("%s %q is not UPSERT or DELETE", ChangeType, c)
 		}
 	}
+	if v, ok := r[ChangeSequenceNumber]; ok {
+		if s, _ := v.(string); !validSequence(s) {
+			return nil, fmt.Errorf("%s %q is not up to four sections of up to 16 hexadecimal digits separated by '/'", ChangeSequenceNumber, v)
+		}
+	}
 	return r, nil
 }
 
@@ -220,4 +225,24 @@ func DecodeNumeric(b []byte, scale int) string {
 		s = "0"
 	}
 	return s
+}
+
+// validSequence reports whether s is a _CHANGE_SEQUENCE_NUMBER BigQuery accepts: one to four
+// sections of one to 16 hexadecimal digits, separated by '/'.
+func validSequence(s string) bool {
+	sections := strings.Split(s, "/")
+	if len(sections) > 4 {
+		return false
+	}
+	for _, sec := range sections {
+		if len(sec) == 0 || len(sec) > 16 {
+			return false
+		}
+		for _, c := range sec {
+			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -4,8 +4,10 @@
 // No BigQuery emulator is reachable in CI, so the real managedwriter client talks to this over the
 // real wire protocol. Appended rows are decoded with the writer's proto descriptor, checked
 // against the table schema when it has one, and stored as maps; CDC upserts and deletes
-// (_CHANGE_TYPE, _CHANGE_SEQUENCE_NUMBER) are applied by the table's primary key. Transient
-// errors and per-row errors can be injected.
+// (_CHANGE_TYPE, _CHANGE_SEQUENCE_NUMBER) are applied by the table's primary key, the highest
+// sequence number winning, compared section by section as hexadecimal numbers. BigQuery's
+// 10 MB AppendRows limit is enforced with BigQuery's own error (LimitRequestBytes lowers it).
+// Transient errors and per-row errors can be injected.
 package bqtest
 
 import (
@@ -23,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/tributary-dev/tributary/schemas"
@@ -53,8 +56,19 @@ type Server struct {
 	tables   map[string]*table // by projects/<p>/datasets/<d>/tables/<t>
 	failures []failure         // in-band append errors to return
 	breaks   []failure         // append streams to end with an error
+	maxBytes int               // the AppendRows request size limit
 	stats    Stats
 }
+
+// Limits of BigQuery's Storage Write API (https://cloud.google.com/bigquery/quotas#write-api-limits).
+const (
+	// MaxRequestBytes is the largest AppendRows request BigQuery accepts; a larger one fails with
+	// INVALID_ARGUMENT "AppendRows request too large".
+	MaxRequestBytes = 10 << 20
+	// maxReceiveBytes is the gRPC message size the server reads, above MaxRequestBytes so that
+	// an oversized request gets BigQuery's own error rather than gRPC's RESOURCE_EXHAUSTED.
+	maxReceiveBytes = 64 << 20
+)
 
 // Stats counts the requests the server has seen.
 type Stats struct {
@@ -117,7 +131,7 @@ func NewServer() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bqtest: listen: %w", err)
 	}
-	s := &Server{grpc: grpc.NewServer(), lis: lis, tables: map[string]*table{}}
+	s := &Server{grpc: grpc.NewServer(grpc.MaxRecvMsgSize(maxReceiveBytes)), lis: lis, tables: map[string]*table{}, maxBytes: MaxRequestBytes}
 	storagepb.RegisterBigQueryWriteServer(s.grpc, s)
 	go s.grpc.Serve(lis) //nolint:errcheck // returns when Close stops the server
 	s.rest = httptest.NewServer(s.restHandler())
@@ -209,6 +223,17 @@ func (s *Server) BreakNext(code codes.Code, n int) {
 	s.breaks = append(s.breaks, failure{code, n})
 }
 
+// LimitRequestBytes lowers (or, with 0, restores) the AppendRows request size limit, so tests can
+// reach it with small rows: a larger request fails as BigQuery fails one above 10 MB.
+func (s *Server) LimitRequestBytes(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 {
+		n = MaxRequestBytes
+	}
+	s.maxBytes = n
+}
+
 // RejectRows makes every later append to table that holds a row matching match fail with a
 // row error for each such row (INVALID_ARGUMENT with row_errors, as BigQuery does); no row of
 // that request is written. match sees the row as it would be stored. A nil match clears it.
@@ -296,7 +321,7 @@ func (s *Server) AppendRows(conn storagepb.BigQueryWrite_AppendRowsServer) error
 		if err := s.takeBreak(); err != nil {
 			return err
 		}
-		if err := conn.Send(s.append(stream, desc, req)); err != nil {
+		if err := conn.Send(s.append(stream, desc, req, proto.Size(req))); err != nil {
 			return err
 		}
 	}
@@ -319,10 +344,15 @@ func (s *Server) takeBreak() error {
 }
 
 // append handles one request and returns its response.
-func (s *Server) append(stream string, desc protoreflect.MessageDescriptor, req *storagepb.AppendRowsRequest) *storagepb.AppendRowsResponse {
+func (s *Server) append(stream string, desc protoreflect.MessageDescriptor, req *storagepb.AppendRowsRequest, size int) *storagepb.AppendRowsResponse {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Appends++
+	if size > s.maxBytes {
+		// BigQuery's wording, e.g. "AppendRows request too large: 11854265 limit 10485760
+		// Entity: projects/…/streams/…"; no row of the request is written.
+		return errorResponse(status.Newf(codes.InvalidArgument, "AppendRows request too large: %d limit %d Entity: %s", size, s.maxBytes, stream))
+	}
 	if len(s.failures) > 0 {
 		f := &s.failures[0]
 		if f.n--; f.n <= 0 {
