@@ -318,6 +318,12 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Gap: -time.Second}, "--sessionGap"},
 		{Config{Gap: 25 * time.Hour}, "--sessionGap"},
 		{Config{AllowedLateness: -1}, "--allowedLateness"},
+		{Config{MaxDuration: 2 * time.Hour}, ""},
+		{Config{Gap: time.Hour, MaxDuration: time.Hour}, ""},
+		{Config{MaxDuration: 10 * time.Minute}, "MaxDuration"}, // shorter than the default gap
+		{Config{Gap: time.Hour, MaxDuration: 59 * time.Minute}, "MaxDuration"},
+		{Config{MaxDuration: -time.Hour}, "MaxDuration"},
+		{Config{MaxDuration: MaxMaxDuration + time.Millisecond}, "MaxDuration"},
 	}
 	for _, tc := range tests {
 		err := tc.cfg.Validate()
@@ -424,8 +430,8 @@ func TestUserSessionsMaxDuration(t *testing.T) {
 			want:  bot30h,
 		},
 		{
-			name: "the cap counts from a session's first event: a pause of a gap starts afresh",
-			cfg:  twoHours,
+			name:  "the cap counts from a session's first event: a pause of a gap starts afresh",
+			cfg:   twoHours,
 			steps: streamed(append(bot("bot", 0, 90), bot("bot", 130, 300)...), time.Hour),
 			want: []want{
 				capped("bot", 0, 89, 119, 0, schemas.PaneOnTime, true),    // ended by the gap
