@@ -58,9 +58,10 @@ func Dedup(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection {
 func keyByEventID(ts beam.EventTime, e schemas.Event) (string, schemas.Event) { return e.EventID, e }
 
 // dedupFn remembers each key in state until an event-time timer at max(event time, publish
-// time) + Horizon clears it. It uses only event time: a processing-time timer beside it would be
-// a second timer family, which hangs on Prism v2.77 (README, Known limitations). Every state call is a round trip to the runner, so it uses a bag: reading it is one call
-// and adding to it is one (a ValueState write is two: clear and append).
+// time) + Horizon clears it. It has no processing-time timer beside it: a second timer family
+// hangs on Prism v2.77 (README, Known limitations). Every state call is a round trip to the
+// runner, so it uses a bag: reading it is one call and adding to it is one (a ValueState write
+// is two: clear and append).
 type dedupFn struct {
 	Horizon time.Duration
 	Seen    state.Bag[bool]
@@ -91,15 +92,15 @@ func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 	// No output timestamp: the timer only clears state, so it must not hold the watermark back
 	// by the horizon. Both times are bounded (decode bounds event times, Pub/Sub's clock the
 	// publish time), so every key is cleared once the watermark passes them.
-	fn.Expiry.Set(tp, expiry(ts.ToTime(), e.PublishTime).Add(fn.Horizon), timers.WithNoOutputTimestamp())
+	fn.Expiry.Set(tp, horizonStart(ts.ToTime(), e.PublishTime).Add(fn.Horizon), timers.WithNoOutputTimestamp())
 	fn.out.Inc(ctx, 1)
 	emit(ts, e)
 	return nil
 }
 
-// expiry is when the horizon of an event starts: its event time, or for an event that arrives
-// behind the watermark, the later publish time of its first copy.
-func expiry(eventTime, publishTime time.Time) time.Time {
+// horizonStart is the later of an event's time and its first copy's publish time (zero when
+// unknown); for an event that arrives behind the watermark that is the publish time.
+func horizonStart(eventTime, publishTime time.Time) time.Time {
 	if publishTime.After(eventTime) {
 		return publishTime
 	}

@@ -37,7 +37,8 @@
 //
 // A consumer keeps, per session_id, the row with the highest pane_index, and deletes the rows
 // whose session_id a kept row lists in supersedes. Replaying the same events in event time (a
-// backfill) gives the same final rows.
+// backfill) gives the same final rows, except where a late event before a capped session would
+// have moved its start: a backfill caps from the earliest event.
 //
 // The DoFn learns the watermark only from its timers, so "too late" is judged against the time
 // of the user's latest timer, a lower bound: never stricter than Beam, sometimes more lenient.
