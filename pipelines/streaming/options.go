@@ -36,6 +36,7 @@ type Options struct {
 	TrendingPeriod           time.Duration `flag:"trendingPeriod" default:"5m" group:"Aggregation" label:"Trending period" help:"How often a trending_products window starts; must divide --trendingWindow evenly (at most 1000 windows per event)." example:"1m"`
 	TrendingTopN             int64         `flag:"trendingTopN" default:"10" group:"Aggregation" label:"Trending top N" help:"How many products each trending_products row ranks, 1 to 1000." example:"20"`
 	SessionGap               time.Duration `flag:"sessionGap" default:"30m" group:"Sessions" label:"Session gap" help:"Inactivity that ends a user session in user_sessions, at most 24h." example:"45m"`
+	MaxSessionDuration       time.Duration `flag:"maxSessionDuration" default:"24h" group:"Sessions" label:"Maximum session duration" help:"A user session still active this long after its first event is closed there (final at that cap + --allowedLateness) and later events start a new session with its own session_id; bounds the state of never-ending sessions (bots, shared user ids). At least --sessionGap, at most 168h." example:"12h"`
 	FraudVelocityCount       int64         `flag:"fraudVelocityCount" default:"5" group:"Fraud detection" label:"Velocity limit" help:"The velocity rule alerts when a user makes more than this many purchases within --fraudVelocityWindow." example:"10"`
 	FraudVelocityWindow      time.Duration `flag:"fraudVelocityWindow" default:"1m" group:"Fraud detection" label:"Velocity window" help:"Purchases less than this far apart count together for the velocity rule." example:"5m"`
 	FraudAnomalyMultiplier   float64       `flag:"fraudAnomalyMultiplier" default:"3" group:"Fraud detection" label:"Anomaly multiplier" help:"The amount-anomaly rule alerts on a purchase above this many times the user's mean purchase in USD; at least 1." example:"5"`
@@ -79,8 +80,9 @@ func (o Options) Validate() error {
 			}
 			return ""
 		},
-		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
-		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
+		"generateEvents":     func() string { return options.NonNegative(o.GenerateEvents) },
+		"progressInterval":   func() string { return options.Positive(o.ProgressInterval) },
+		"maxSessionDuration": o.Sessions().CheckMaxDuration,
 	}
 	// The window and trigger flags are checked against what the selected runner supports.
 	for _, more := range []map[string]func() string{o.Windowing(*runners.Runner).Rules(), o.Sessions().Rules(), o.Fraud().Rules(), o.Privacy().Rules()} {
@@ -133,7 +135,7 @@ func (o Options) Windowing(runner string) windowing.Options {
 
 // Sessions configures user_sessions.
 func (o Options) Sessions() sessions.Config {
-	return sessions.Config{Gap: o.SessionGap, AllowedLateness: o.AllowedLateness}
+	return sessions.Config{Gap: o.SessionGap, AllowedLateness: o.AllowedLateness, MaxDuration: o.MaxSessionDuration}
 }
 
 // Fraud configures fraud_alerts.

@@ -43,6 +43,7 @@ func TestOptionsDefaults(t *testing.T) {
 		TrendingPeriod:           5 * time.Minute,
 		TrendingTopN:             10,
 		SessionGap:               30 * time.Minute,
+		MaxSessionDuration:       24 * time.Hour,
 		FraudVelocityCount:       5,
 		FraudVelocityWindow:      time.Minute,
 		FraudAnomalyMultiplier:   3,
@@ -101,6 +102,7 @@ func TestOptionsValidate(t *testing.T) {
 			o.MaxOutOfOrderness, o.AllowedLateness, o.MaxMessages, o.IdleTimeout, o.GenerateEvents = 0, 0, 0, 0, 0
 		}, ""},
 		{"day window", func(o *Options) { o.WindowDuration = 24 * time.Hour }, ""},
+		{"session cap equal to the gap", func(o *Options) { o.SessionGap, o.MaxSessionDuration = time.Hour, time.Hour }, ""},
 
 		{"subscription name only", func(o *Options) { o.InputSubscription = "events" }, "inputSubscription"},
 		{"topic instead of subscription", func(o *Options) { o.InputSubscription = "projects/p/topics/t" }, "inputSubscription"},
@@ -119,6 +121,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"no output directory", func(o *Options) { o.OutputDirectory = "" }, "outputDirectory"},
 		{"negative generated events", func(o *Options) { o.GenerateEvents = -1 }, "generateEvents"},
 		{"zero progress interval", func(o *Options) { o.ProgressInterval = 0 }, "progressInterval"},
+		{"session cap below the gap", func(o *Options) { o.SessionGap, o.MaxSessionDuration = time.Hour, 30*time.Minute }, "maxSessionDuration"},
+		{"session cap over a week", func(o *Options) { o.MaxSessionDuration = 169 * time.Hour }, "maxSessionDuration"},
 		{"first bad flag wins", func(o *Options) { o.OutputDirectory = ""; o.DedupHorizon = 0 }, "dedupHorizon"},
 	}
 	for _, tt := range tests {

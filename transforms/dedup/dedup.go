@@ -27,12 +27,19 @@ const DefaultHorizon = 10 * time.Minute
 
 // Config configures Dedup.
 type Config struct {
-	// Horizon is how long, in event time, an event id is remembered after its event.
+	// Horizon is how long an event id is remembered: until the watermark passes its event time
+	// or its first copy's publish time, whichever is later, plus Horizon.
 	Horizon time.Duration
 }
 
 // Dedup keeps the first event of each event_id seen within the horizon and counts the rest in
-// dedup.duplicates.
+// dedup.duplicates, late events included: an id is remembered until the watermark passes
+// max(event time, publish time of its first copy) + Horizon. The publish time (Pub/Sub's clock,
+// kept in the archive, so a replay decides the same) is the floor a late event needs: its event
+// time + Horizon may already be behind the watermark, and an expiry timer set there would fire
+// at once and forget the id before the next copy. The source's watermark follows message times
+// near their publish times, so the floor keeps a late id about Horizon beyond the watermark at
+// its arrival. A zero publish time (an input not from Pub/Sub) leaves the event time alone.
 //
 // Dedup: PCollection<schemas.Event> -> PCollection<schemas.Event>
 func Dedup(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection {
@@ -50,9 +57,11 @@ func Dedup(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection {
 
 func keyByEventID(ts beam.EventTime, e schemas.Event) (string, schemas.Event) { return e.EventID, e }
 
-// dedupFn remembers each key in state until an event-time timer at event time + Horizon clears
-// it. Every state call is a round trip to the runner, so it uses a bag: reading it is one call
-// and adding to it is one (a ValueState write is two: clear and append).
+// dedupFn remembers each key in state until an event-time timer at max(event time, publish
+// time) + Horizon clears it. It has no processing-time timer beside it: a second timer family
+// hangs on Prism v2.77 (README, Known limitations). Every state call is a round trip to the
+// runner, so it uses a bag: reading it is one call and adding to it is one (a ValueState write
+// is two: clear and append).
 type dedupFn struct {
 	Horizon time.Duration
 	Seen    state.Bag[bool]
@@ -81,11 +90,21 @@ func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp sta
 		return fmt.Errorf("dedup: writing state of %q: %w", e.EventID, err)
 	}
 	// No output timestamp: the timer only clears state, so it must not hold the watermark back
-	// by the horizon.
-	fn.Expiry.Set(tp, ts.ToTime().Add(fn.Horizon), timers.WithNoOutputTimestamp())
+	// by the horizon. Both times are bounded (decode bounds event times, Pub/Sub's clock the
+	// publish time), so every key is cleared once the watermark passes them.
+	fn.Expiry.Set(tp, horizonStart(ts.ToTime(), e.PublishTime).Add(fn.Horizon), timers.WithNoOutputTimestamp())
 	fn.out.Inc(ctx, 1)
 	emit(ts, e)
 	return nil
+}
+
+// horizonStart is the later of an event's time and its first copy's publish time (zero when
+// unknown); for an event that arrives behind the watermark that is the publish time.
+func horizonStart(eventTime, publishTime time.Time) time.Time {
+	if publishTime.After(eventTime) {
+		return publishTime
+	}
+	return eventTime
 }
 
 // OnTimer forgets the key. It emits nothing; Beam requires it to declare the same emitter.

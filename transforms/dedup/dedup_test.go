@@ -30,7 +30,8 @@ var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 type batch struct {
 	watermark time.Duration // advance the watermark to t0 + this before adding (0: don't)
-	at        time.Duration // element timestamps: t0 + at
+	at        time.Duration // element timestamps and event times: t0 + at
+	published time.Duration // publish times: t0 + this (0: unset, as for input not from Pub/Sub)
 	ids       []string
 }
 
@@ -60,6 +61,40 @@ func TestDedup(t *testing.T) {
 			want: []any{"a@12:00:00", "a@12:00:00"},
 			dups: 2,
 		},
+		{
+			// Behind watermark - horizon, event time + horizon is already past: the expiry must
+			// not fire before the second copy, one second later, arrives.
+			name:    "copies of a late event one second apart: the second is dropped",
+			horizon: 10 * time.Minute,
+			batches: []batch{
+				{watermark: time.Hour, at: 0, published: time.Hour, ids: []string{"late"}},
+				{watermark: time.Hour + time.Second, at: 0, published: time.Hour + time.Second, ids: []string{"late"}},
+			},
+			want: []any{"late@12:00:00"},
+			dups: 1,
+		},
+		{
+			name:    "copies of a late event: forgotten once the watermark passes publish time + horizon",
+			horizon: 10 * time.Minute,
+			batches: []batch{
+				{watermark: time.Hour, at: 0, published: time.Hour, ids: []string{"late", "late"}},
+				{watermark: time.Hour + 9*time.Minute, at: 0, published: time.Hour + 9*time.Minute, ids: []string{"late"}},
+				{watermark: time.Hour + 11*time.Minute, at: 0, published: time.Hour + 11*time.Minute, ids: []string{"late"}},
+			},
+			want: []any{"late@12:00:00", "late@12:00:00"},
+			dups: 2,
+		},
+		{
+			name:    "an on-time event published after its time is remembered from its publish time",
+			horizon: 10 * time.Minute,
+			batches: []batch{
+				{at: 0, published: 5 * time.Minute, ids: []string{"a"}},
+				{watermark: 12 * time.Minute, at: 0, published: 12 * time.Minute, ids: []string{"a"}},
+				{watermark: 16 * time.Minute, at: 0, published: 16 * time.Minute, ids: []string{"a"}},
+			},
+			want: []any{"a@12:00:00", "a@12:00:00"},
+			dups: 1,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +107,11 @@ func TestDedup(t *testing.T) {
 				}
 				var evs []any
 				for _, id := range b.ids {
-					evs = append(evs, schemas.Event{EventID: id, EventType: schemas.PageView, EventTime: t0.Add(b.at), UserID: "u"})
+					e := schemas.Event{EventID: id, EventType: schemas.PageView, EventTime: t0.Add(b.at), UserID: "u"}
+					if b.published > 0 {
+						e.PublishTime = t0.Add(b.published)
+					}
+					evs = append(evs, e)
 				}
 				if err := cfg.AddElements(t0.Add(b.at).UnixMilli(), evs...); err != nil {
 					t.Fatal(err)

@@ -22,6 +22,13 @@
 //     row emitted then has is_final set. With an allowed lateness of 0 that is the ON_TIME row;
 //     otherwise a closing LATE row repeats the last version with is_final set (Beam's
 //     FIRE_ALWAYS closing behaviour), so every session ends with exactly one final row;
+//   - a session lasts less than MaxDuration (default 24h): its window is [start,
+//     min(last event + gap, start + MaxDuration)), so a session still active at its cap is
+//     closed there and ends as any other session (ON_TIME once the watermark passes its cap,
+//     final at cap + allowed lateness). Later events start a new session, whose session_id
+//     derives from its own first event like any other; it is not merged with the capped one
+//     and neither supersedes the other. Spans merge only while the result stays shorter than
+//     MaxDuration, so a bot or a shared user id costs bounded state however long it stays active;
 //   - an event too late for that (its own span ended more than the allowed lateness before the
 //     watermark, as Beam decides) is counted in sessions.late_dropped, as are events that decode
 //     marked Late (product_metrics counts those in late.dropped and keeps them out too; they are
@@ -30,7 +37,8 @@
 //
 // A consumer keeps, per session_id, the row with the highest pane_index, and deletes the rows
 // whose session_id a kept row lists in supersedes. Replaying the same events in event time (a
-// backfill) gives the same final rows.
+// backfill) gives the same final rows, except where a late event before a capped session would
+// have moved its start: a backfill caps from the earliest event.
 //
 // The DoFn learns the watermark only from its timers, so "too late" is judged against the time
 // of the user's latest timer, a lower bound: never stricter than Beam, sometimes more lenient.
@@ -72,6 +80,12 @@ const DefaultGap = 30 * time.Minute
 // MaxGap bounds the gap: every event stays in state for at least a gap.
 const MaxGap = 24 * time.Hour
 
+// DefaultMaxDuration is the default longest session.
+const DefaultMaxDuration = 24 * time.Hour
+
+// MaxMaxDuration bounds MaxDuration: a session's state holds up to that much of its events.
+const MaxMaxDuration = 7 * 24 * time.Hour
+
 // Config configures UserSessions.
 type Config struct {
 	// Gap is the inactivity that ends a session (--sessionGap); 0 means DefaultGap.
@@ -79,6 +93,21 @@ type Config struct {
 	// AllowedLateness is how long after the watermark passes a session's window end late
 	// events still update it (--allowedLateness).
 	AllowedLateness time.Duration
+	// MaxDuration caps a session: one still active that long after its start is closed there
+	// and later events start a new session. 0 means DefaultMaxDuration.
+	MaxDuration time.Duration
+}
+
+// CheckMaxDuration returns what is wrong with MaxDuration ("" when fine).
+func (c Config) CheckMaxDuration() string {
+	gap := c.Gap
+	if gap == 0 {
+		gap = DefaultGap
+	}
+	if c.MaxDuration != 0 && (c.MaxDuration < gap || c.MaxDuration > MaxMaxDuration) {
+		return fmt.Sprintf("must be between the gap (%v) and %v (0 uses the default, %v)", gap, MaxMaxDuration, DefaultMaxDuration)
+	}
+	return ""
 }
 
 // Rules returns one check per flag this package owns (sessionGap), each returning what is
@@ -103,6 +132,9 @@ func (c Config) Validate() error {
 	if c.AllowedLateness < 0 {
 		return errors.New("invalid --allowedLateness: must be >= 0")
 	}
+	if msg := c.CheckMaxDuration(); msg != "" {
+		return fmt.Errorf("invalid MaxDuration: %s", msg)
+	}
 	return nil
 }
 
@@ -119,10 +151,14 @@ func UserSessions(s beam.Scope, events beam.PCollection, cfg Config) beam.PColle
 	if cfg.Gap == 0 {
 		cfg.Gap = DefaultGap
 	}
+	if cfg.MaxDuration == 0 {
+		cfg.MaxDuration = DefaultMaxDuration
+	}
 	keyed := beam.ParDo(s, &keyFn{}, events)
 	return beam.ParDo(s, &sessionFn{
 		Gap:             cfg.Gap,
 		AllowedLateness: cfg.AllowedLateness,
+		MaxDuration:     cfg.MaxDuration,
 		Incoming:        state.MakeBagState[eventRecord]("incoming"),
 		Sessions:        state.MakeValueState[userState]("sessions"),
 		Timer:           timers.InEventTime("session"),
@@ -170,16 +206,19 @@ func (fn *keyFn) ProcessElement(ctx context.Context, e schemas.Event, emit func(
 // OnTimer reads the bag and the user's sessions (two calls), folds the new events in, emits
 // the sessions whose window the watermark has passed and that changed, drops those past
 // end + allowed lateness, and writes the rest back (four calls), or clears the state when none
-// is left.
+// is left. A session that will end at its cap gets a timer of its own there (capTag), which
+// the gap timers of later events, in the same bucket, cannot move.
 type sessionFn struct {
 	Gap             time.Duration
 	AllowedLateness time.Duration
+	MaxDuration     time.Duration
 
 	Incoming state.Bag[eventRecord]
 	Sessions state.Value[userState]
-	// Timer is one family with two kinds of tag: bucketTag(t) fires at the end of a session
-	// with an event in that gap-sized bucket, gcTag at the earliest end + allowed lateness of
-	// the closed sessions held. (Two timer families on one DoFn hang on Prism v2.77.)
+	// Timer is one family with three kinds of tag: bucketTag(t) fires at the end of a session
+	// with an event in that gap-sized bucket, capTag(start) at the cap of the session starting
+	// then, gcTag at the earliest end + allowed lateness of the closed sessions held. (Two
+	// timer families on one DoFn hang on Prism v2.77.)
 	Timer timers.EventTime
 
 	out, late, duplicates telemetry.Counter
@@ -222,9 +261,13 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 	gcAt := int64(-1)
 	for i := range sessions {
 		s := &sessions[i]
-		end := s.end(gap)
+		end := s.end(gap, fn.maxDuration())
 		if end > st.Horizon { // still open: make sure a timer fires at its end
-			fn.Timer.Set(tp, timerTime(end), timers.WithTag(fn.bucketTag(s.Last)))
+			tag := fn.bucketTag(s.Last)
+			if end < s.Last+gap {
+				tag = capTag(s.Start)
+			}
+			fn.Timer.Set(tp, timerTime(end), timers.WithTag(tag))
 			kept = append(kept, *s)
 			continue
 		}
@@ -304,9 +347,12 @@ func (fn *sessionFn) fold(ctx context.Context, st userState, incoming []eventRec
 		}
 		return cmpInt(a.Last, b.Last)
 	})
+	// Sorted by start, a session merges into the one before when their windows overlap and
+	// the merged session stays shorter than MaxDuration; past its cap a session takes no more.
+	maxDur := fn.maxDuration()
 	var out []session
 	for _, s := range all {
-		if n := len(out); n > 0 && s.Start < out[n-1].end(gap) {
+		if n := len(out); n > 0 && s.Start < out[n-1].end(gap, maxDur) && max(s.Last, out[n-1].Last)-out[n-1].Start < maxDur {
 			out[n-1].absorb(s)
 			continue
 		}
@@ -324,7 +370,7 @@ func (fn *sessionFn) row(user string, s *session, final bool) schemas.UserSessio
 	s.Version++
 	r := schemas.UserSession{
 		Pane: schemas.Pane{
-			WindowStart: nanos(s.Start), WindowEnd: nanos(s.end(int64(fn.Gap))),
+			WindowStart: nanos(s.Start), WindowEnd: nanos(s.end(int64(fn.Gap), fn.maxDuration())),
 			PaneIndex: s.Version, PaneTiming: timing, IsFinal: final,
 		},
 		UserID:          user,
@@ -355,8 +401,19 @@ func (fn *sessionFn) row(user string, s *session, final bool) schemas.UserSessio
 	return r
 }
 
-// gcTag tags the timer that drops closed sessions; bucket tags start with "b".
+// gcTag tags the timer that drops closed sessions; bucket tags start with "b", cap tags "c".
 const gcTag = "gc"
+
+// capTag tags the timer at the cap of the session starting at start (Unix ns).
+func capTag(start int64) string { return "c" + strconv.FormatInt(start, 36) }
+
+// maxDuration is MaxDuration in ns; 0 (a sessionFn not built by UserSessions) is the default.
+func (fn *sessionFn) maxDuration() int64 {
+	if fn.MaxDuration <= 0 {
+		return int64(DefaultMaxDuration)
+	}
+	return int64(fn.MaxDuration)
+}
 
 // bucketTag tags the gap timer of an event at ns: events in one bucket are less than a gap
 // apart, so in one session.

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -317,6 +318,12 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Gap: -time.Second}, "--sessionGap"},
 		{Config{Gap: 25 * time.Hour}, "--sessionGap"},
 		{Config{AllowedLateness: -1}, "--allowedLateness"},
+		{Config{MaxDuration: 2 * time.Hour}, ""},
+		{Config{Gap: time.Hour, MaxDuration: time.Hour}, ""},
+		{Config{MaxDuration: 10 * time.Minute}, "MaxDuration"}, // shorter than the default gap
+		{Config{Gap: time.Hour, MaxDuration: 59 * time.Minute}, "MaxDuration"},
+		{Config{MaxDuration: -time.Hour}, "MaxDuration"},
+		{Config{MaxDuration: MaxMaxDuration + time.Millisecond}, "MaxDuration"},
 	}
 	for _, tc := range tests {
 		err := tc.cfg.Validate()
@@ -344,5 +351,132 @@ func TestStateCoders(t *testing.T) {
 		if _, err := decodeUserState(b[:n]); err == nil {
 			t.Errorf("decoding %d of %d bytes: no error", n, len(b))
 		}
+	}
+}
+
+// bot is user's page views every minute over [from, to) minutes, ids "<user>-<minute>".
+func bot(user string, from, to int) []schemas.Event {
+	var evs []schemas.Event
+	for m := from; m < to; m++ {
+		evs = append(evs, ev(fmt.Sprintf("%s-%d", user, m), user, schemas.PageView, float64(m), "", 0))
+	}
+	return evs
+}
+
+// streamed adds events in order and moves the watermark to the end of each period they
+// cover, as a live stream would; without the watermark steps the same events are one backfill.
+func streamed(evs []schemas.Event, period time.Duration) []step {
+	var steps []step
+	for len(evs) > 0 {
+		end := evs[0].EventTime.Truncate(period).Add(period)
+		n := 0
+		for n < len(evs) && evs[n].EventTime.Before(end) {
+			n++
+		}
+		steps = append(steps, add(evs[:n]...), watermark(end.Sub(t0).Minutes()))
+		evs = evs[n:]
+	}
+	return steps
+}
+
+// capped is the expected row of a bot session of page views every minute over [start, last]
+// minutes (plus one at a fractional last) whose window ends at end.
+func capped(user string, start, last, end float64, pane int64, timing string, final bool) want {
+	n := int64(math.Ceil(last-start)) + 1
+	return want{user: user, start: start, last: last, events: n, views: n,
+		pane: pane, timing: timing, final: final, gap: time.Duration((end - last) * float64(time.Minute))}
+}
+
+func TestUserSessionsMaxDuration(t *testing.T) {
+	twoHours := Config{MaxDuration: 2 * time.Hour}
+	// A bot active for 30 hours with a 2h cap: 15 sessions of 2h, each closed and final at its
+	// cap; each continuation starts at its own first event, supersedes nothing, and holds at
+	// most 2h of events (the state of one session).
+	var bot30h, bot30hLate []want
+	for k := range 15 {
+		start := float64(120 * k)
+		bot30h = append(bot30h, capped("bot", start, start+119, start+120, 0, schemas.PaneOnTime, true))
+		// With a lateness, ON_TIME at the cap (its own timer, which later events cannot
+		// move), then final once the watermark passes cap + lateness.
+		bot30hLate = append(bot30hLate, capped("bot", start, start+119, start+120, 0, schemas.PaneOnTime, false),
+			capped("bot", start, start+119, start+120, 1, schemas.PaneLate, true))
+	}
+	tests := []struct {
+		name     string
+		cfg      Config
+		steps    []step
+		want     []want
+		counters map[string]int64
+	}{
+		{
+			name:     "a bot active for 30h, streamed: sessions capped at 2h",
+			cfg:      twoHours,
+			steps:    streamed(bot("bot", 0, 1800), time.Hour),
+			want:     bot30h,
+			counters: map[string]int64{"sessions.in": 1800, "sessions.out": 15},
+		},
+		{
+			// Watermark steps of 7 minutes fall mid-bucket, so later events of a session's last
+			// gap bucket arrive after its cap timer is set.
+			name:  "a bot active for 30h, streamed with a lateness: each capped session on time at its cap",
+			cfg:   Config{MaxDuration: 2 * time.Hour, AllowedLateness: 10 * time.Minute},
+			steps: streamed(bot("bot", 0, 1800), 7*time.Minute),
+			want:  bot30hLate,
+		},
+		{
+			name:  "a bot active for 30h, as one backfill: the same sessions",
+			cfg:   twoHours,
+			steps: []step{add(bot("bot", 0, 1800)...)},
+			want:  bot30h,
+		},
+		{
+			name:  "the cap counts from a session's first event: a pause of a gap starts afresh",
+			cfg:   twoHours,
+			steps: streamed(append(bot("bot", 0, 90), bot("bot", 130, 300)...), time.Hour),
+			want: []want{
+				capped("bot", 0, 89, 119, 0, schemas.PaneOnTime, true),    // ended by the gap
+				capped("bot", 130, 249, 250, 0, schemas.PaneOnTime, true), // capped
+				capped("bot", 250, 299, 329, 0, schemas.PaneOnTime, true),
+			},
+		},
+		{
+			// Within the allowed lateness, a late event before the cap joins the capped session
+			// (a LATE version, same id), and one before its start that would stretch it past
+			// the cap is a session of its own, superseding nothing.
+			name: "late events around a capped session",
+			cfg:  Config{MaxDuration: 2 * time.Hour, AllowedLateness: 2 * time.Hour},
+			steps: []step{
+				add(bot("bot", 0, 120)...), watermark(121), // [0, 120) closed at its cap
+				add(bot("bot", 120, 150)...), watermark(125),
+				add(ev("late-in", "bot", schemas.PageView, 119.5, "", 0), ev("late-before", "bot", schemas.PageView, -5, "", 0)),
+			},
+			want: []want{
+				{user: "bot", start: -5, last: -5, events: 1, views: 1, timing: schemas.PaneOnTime},
+				{user: "bot", start: -5, last: -5, events: 1, views: 1, pane: 1, timing: schemas.PaneLate, final: true},
+				capped("bot", 0, 119, 120, 0, schemas.PaneOnTime, false),
+				capped("bot", 0, 119.5, 120, 1, schemas.PaneLate, false),
+				capped("bot", 0, 119.5, 120, 2, schemas.PaneLate, true),
+				capped("bot", 120, 149, 179, 0, schemas.PaneOnTime, false),
+				capped("bot", 120, 149, 179, 1, schemas.PaneLate, true),
+			},
+			counters: map[string]int64{"sessions.late_dropped": 0},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, counters := run(t, tc.steps, tc.cfg)
+			var want []schemas.UserSession
+			for _, w := range tc.want {
+				want = append(want, w.row())
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			for name, w := range tc.counters {
+				if counters[name] != w {
+					t.Errorf("counter %s = %d, want %d", name, counters[name], w)
+				}
+			}
+		})
 	}
 }

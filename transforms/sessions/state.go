@@ -114,8 +114,9 @@ func decodeUserState(b []byte) (userState, error) {
 	return u, r.Done()
 }
 
-// end is the exclusive end of the session's window: its last event plus the gap.
-func (s *session) end(gap int64) int64 { return s.Last + gap }
+// end is the exclusive end of the session's window: its last event plus the gap, or its cap,
+// start + maxDuration, if that is earlier.
+func (s *session) end(gap, maxDuration int64) int64 { return min(s.Last+gap, s.Start+maxDuration) }
 
 // newSession is the session of one event.
 func newSession(e eventRecord) session {

@@ -188,6 +188,17 @@ variable "session_gap" {
   }
 }
 
+variable "max_session_duration" {
+  type        = string
+  description = "A user session still active this long after its first event is closed there (final at that cap + --allowedLateness) and later events start a new session with its own session_id; bounds the state of never-ending sessions (bots, shared user ids). At least --sessionGap, at most 168h. For example: 12h. Null keeps the pipeline default (24h)."
+  default     = null
+
+  validation {
+    condition     = var.max_session_duration == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.max_session_duration))
+    error_message = "The max_session_duration variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 12h."
+  }
+}
+
 variable "fraud_velocity_count" {
   type        = string
   description = "The velocity rule alerts when a user makes more than this many purchases within --fraudVelocityWindow. For example: 10. Null keeps the pipeline default (5)."
@@ -394,6 +405,7 @@ locals {
       trendingPeriod           = var.trending_period
       trendingTopN             = var.trending_top_n
       sessionGap               = var.session_gap
+      maxSessionDuration       = var.max_session_duration
       fraudVelocityCount       = var.fraud_velocity_count
       fraudVelocityWindow      = var.fraud_velocity_window
       fraudAnomalyMultiplier   = var.fraud_anomaly_multiplier
