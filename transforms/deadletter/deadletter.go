@@ -21,6 +21,9 @@ const (
 	ReasonTooLarge      = "too_large"
 	ReasonInvalidJSON   = "invalid_json"
 	ReasonInvalidSchema = "invalid_schema"
+	// ReasonInvalidTimestamp: the timestamp attribute was unparsable or outside the band around
+	// the publish time (the source's schemas.Message.TimestampError says which).
+	ReasonInvalidTimestamp = "invalid_timestamp"
 	ReasonWriteFailed   = "write_failed"
 )
 
