@@ -24,7 +24,7 @@ const (
 	// ReasonInvalidTimestamp: the timestamp attribute was unparsable or outside the band around
 	// the publish time (the source's schemas.Message.TimestampError says which).
 	ReasonInvalidTimestamp = "invalid_timestamp"
-	ReasonWriteFailed   = "write_failed"
+	ReasonWriteFailed      = "write_failed"
 )
 
 func init() {

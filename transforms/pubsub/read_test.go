@@ -120,4 +120,3 @@ func TestWatermarkStateCoderRoundTrip(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }
-
