@@ -111,7 +111,7 @@ func TestRestrictionCoderRoundTrip(t *testing.T) {
 }
 
 func TestWatermarkStateCoderRoundTrip(t *testing.T) {
-	s := WatermarkState{WatermarkMillis: unsetMillis, MaxSeenMillis: 5, Samples: []Sample{{1, 2}, {3, -4}}}
+	s := WatermarkState{WatermarkMillis: unsetMillis, MaxSeenMillis: 5, Samples: []Sample{{1, 2}, {3, -4}}, LastAttributeMillis: 1700000000000}
 	got, err := decodeWatermarkState(encodeWatermarkState(s))
 	if err != nil {
 		t.Fatal(err)

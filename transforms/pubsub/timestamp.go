@@ -224,7 +224,8 @@ func newTimestamper() timestamper {
 //   - a valid attribute (parsable as Beam Java reads it, within the band around the publish
 //     time): that time;
 //   - no attribute: the publish time, as Beam Java's PubsubIO uses without a timestamp
-//     attribute; it feeds the watermark like an attribute would, so the watermark follows;
+//     attribute; it feeds the watermark like an attribute would, so the watermark follows
+//     (while the stream carries no attributes: see observeRound);
 //   - an invalid attribute: the publish time, with msg.TimestampError set; it never reaches
 //     the watermark estimate, so one bad producer cannot move the watermark;
 //
@@ -255,8 +256,11 @@ func (s timestamper) timestamp(ctx context.Context, cfg ReadConfig, we *watermar
 		s.behindWatermark.Inc(ctx, 1)
 		return ts
 	}
-	if err == nil || err == errNoTimestamp {
+	switch err {
+	case nil:
 		r.observe(ts)
+	case errNoTimestamp:
+		r.observePublish(ts)
 	}
 	return ts
 }

@@ -183,8 +183,8 @@ func TestTimestampMarks(t *testing.T) {
 			if behind := !msg.BehindWatermark.IsZero(); behind != tc.behind || behind && !msg.BehindWatermark.Equal(tc.wm) {
 				t.Errorf("BehindWatermark = %v, want behind=%v (%v)", msg.BehindWatermark, tc.behind, tc.wm)
 			}
-			if r.any != tc.observed {
-				t.Errorf("observed = %v, want %v", r.any, tc.observed)
+			if observed := r.any || r.pubAny; observed != tc.observed {
+				t.Errorf("observed = %v, want %v", observed, tc.observed)
 			}
 		})
 	}
@@ -196,6 +196,7 @@ func TestWatermarkEstimator(t *testing.T) {
 		at       time.Duration // processing time since t0
 		min, max time.Duration // event times since t0 observed in the round
 		none     bool          // the round observed no timestamp
+		pub      bool          // the times are publish times of messages without the attribute
 		pending  bool
 	}
 	tests := []struct {
@@ -231,6 +232,14 @@ func TestWatermarkEstimator(t *testing.T) {
 			{at: 0, min: -time.Minute, max: 4 * time.Minute},
 			{at: 2 * time.Minute, none: true},
 		}, t0.Add(2*time.Minute - 10*time.Second)},
+		{"publish times move it in a stream without attributes", []obs{
+			{at: time.Hour, min: 30 * time.Second, max: 40 * time.Second, pub: true, pending: true},
+		}, t0.Add(20 * time.Second)},
+		{"publish times are ignored among recent attributes", []obs{
+			{at: time.Hour, min: 30 * time.Second, max: 40 * time.Second, pending: true},
+			{at: time.Hour + time.Second, min: 50 * time.Minute, max: 50 * time.Minute, pub: true, pending: true},
+			{at: time.Hour + 2*time.Minute, none: true},
+		}, t0.Add(40 * time.Second)},
 		{"sampled estimate stops at now − maxOutOfOrderness", []obs{
 			{at: 0, min: 3 * time.Minute, max: 4 * time.Minute, pending: true},
 		}, t0.Add(-10 * time.Second)},
@@ -240,7 +249,12 @@ func TestWatermarkEstimator(t *testing.T) {
 			e := &watermarkEstimator{state: WatermarkState{WatermarkMillis: unsetMillis, MaxSeenMillis: unsetMillis}}
 			for _, o := range tc.rounds {
 				var r round
-				if !o.none {
+				switch {
+				case o.none:
+				case o.pub:
+					r.observePublish(t0.Add(o.min))
+					r.observePublish(t0.Add(o.max))
+				default:
 					r.observe(t0.Add(o.min))
 					r.observe(t0.Add(o.max))
 				}

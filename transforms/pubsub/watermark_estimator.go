@@ -35,6 +35,8 @@ type WatermarkState struct {
 	WatermarkMillis int64    // the output watermark, monotone; unsetMillis before the first estimate
 	MaxSeenMillis   int64    // newest timestamp observed so far
 	Samples         []Sample // rounds within the sample period that observed timestamps
+	// LastAttributeMillis is when a round last observed a timestamp attribute (0: never).
+	LastAttributeMillis int64
 }
 
 func encodeWatermarkState(s WatermarkState) []byte {
@@ -45,7 +47,7 @@ func encodeWatermarkState(s WatermarkState) []byte {
 		b = binary.AppendVarint(b, x.AtMillis)
 		b = binary.AppendVarint(b, x.MinMillis)
 	}
-	return b
+	return binary.AppendVarint(b, s.LastAttributeMillis)
 }
 
 func decodeWatermarkState(b []byte) (WatermarkState, error) {
@@ -76,6 +78,11 @@ func decodeWatermarkState(b []byte) (WatermarkState, error) {
 		}
 		s.Samples = append(s.Samples, Sample{AtMillis: vals[0], MinMillis: vals[1]})
 	}
+	vals = vals[:0]
+	if !next() {
+		return s, errBadRestriction
+	}
+	s.LastAttributeMillis = vals[0]
 	return s, nil
 }
 
@@ -105,8 +112,20 @@ func (e *watermarkEstimator) reported() (time.Time, bool) {
 // round collects the timestamps a round observes for the estimate: valid attributes and the
 // publish times of messages without one, not those behind the watermark or invalid.
 type round struct {
-	min, max time.Time
-	any      bool
+	min, max       time.Time
+	any            bool
+	pubMin, pubMax time.Time // publish times of messages without the attribute
+	pubAny         bool
+}
+
+func (r *round) observePublish(ts time.Time) {
+	if !r.pubAny || ts.Before(r.pubMin) {
+		r.pubMin = ts
+	}
+	if !r.pubAny || ts.After(r.pubMax) {
+		r.pubMax = ts
+	}
+	r.pubAny = true
 }
 
 func (r *round) observe(ts time.Time) {
@@ -130,6 +149,14 @@ func (r *round) observe(ts time.Time) {
 func (e *watermarkEstimator) observeRound(now time.Time, r round, pending bool, maxOutOfOrderness, samplePeriod time.Duration) {
 	s := &e.state
 	nowMs := now.UnixMilli()
+	// Publish times stand in only while the stream carries no timestamp attributes: among
+	// attribute times (a republished historical backlog) a message without one would pull the
+	// watermark up to the present.
+	if r.any {
+		s.LastAttributeMillis = nowMs
+	} else if r.pubAny && (s.LastAttributeMillis == 0 || nowMs-s.LastAttributeMillis > samplePeriod.Milliseconds()) {
+		r.min, r.max, r.any = r.pubMin, r.pubMax, true
+	}
 	if r.any {
 		s.Samples = append(s.Samples, Sample{AtMillis: nowMs, MinMillis: r.min.UnixMilli()})
 		if m := r.max.UnixMilli(); s.MaxSeenMillis == unsetMillis || m > s.MaxSeenMillis {
