@@ -125,13 +125,15 @@ func (r reader) strMap() map[string]string {
 
 // AppendBinary appends the binary encoding of m to b.
 func (m Message) AppendBinary(b []byte) []byte {
-	return writer{b}.bytes(m.Data).strMap(m.Attributes).time(m.PublishTime).str(m.MessageID).Writer
+	return writer{b}.bytes(m.Data).strMap(m.Attributes).time(m.PublishTime).str(m.MessageID).
+		str(m.TimestampError).time(m.BehindWatermark).Writer
 }
 
 // UnmarshalBinary decodes what AppendBinary wrote.
 func (m *Message) UnmarshalBinary(b []byte) error {
 	r := newReader(b)
-	*m = Message{Data: r.bytes(), Attributes: r.strMap(), PublishTime: r.time(), MessageID: r.Str()}
+	*m = Message{Data: r.bytes(), Attributes: r.strMap(), PublishTime: r.time(), MessageID: r.Str(),
+		TimestampError: r.Str(), BehindWatermark: r.time()}
 	return r.Err()
 }
 
@@ -141,7 +143,7 @@ func (e Event) AppendBinary(b []byte) []byte {
 		str(e.SessionHint).str(e.ProductID).int(e.Quantity).int(int64(e.Amount)).str(e.Currency).
 		str(e.Device.OS).str(e.Device.Country).strMap(e.Attributes).int(e.SchemaVersion).
 		bytes(e.Extra).str(e.MessageID).time(e.PublishTime).str(e.Category).
-		int(int64(e.ListPrice)).int(int64(e.AmountUSD)).bool(e.Late)
+		int(int64(e.ListPrice)).int(int64(e.AmountUSD)).bool(e.Late).time(e.BehindWatermark)
 	return w.Writer
 }
 
@@ -154,6 +156,7 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 		Currency: r.Str(), Device: Device{OS: r.Str(), Country: r.Str()}, Attributes: r.strMap(),
 		SchemaVersion: r.Int(), Extra: r.bytes(), MessageID: r.Str(), PublishTime: r.time(),
 		Category: r.Str(), ListPrice: Decimal(r.Int()), AmountUSD: Decimal(r.Int()), Late: r.Bool(),
+		BehindWatermark: r.time(),
 	}
 	return r.Err()
 }

@@ -31,6 +31,7 @@ var codecEvents = []struct {
 		Device: Device{OS: "android", Country: "DE"}, Attributes: map[string]string{"b": "2", "a": "", "": "empty key"},
 		SchemaVersion: 1, Extra: json.RawMessage(`{"coupon":"X"}`), MessageID: "m-1", PublishTime: instant.Add(time.Millisecond),
 		Category: "toys", ListPrice: 1999 * DecimalScale / 100, AmountUSD: math.MaxInt64, Late: true,
+		BehindWatermark: instant.Add(time.Hour),
 	}},
 	{"pre-epoch and epoch times", Event{EventTime: preEpoch, PublishTime: time.Unix(0, 0)}},
 	{"empty extra is not nil", Event{Extra: json.RawMessage{}}},
@@ -87,6 +88,8 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 		{"nil vs empty data", Message{Data: []byte{}, MessageID: "1"}},
 		{"full", Message{Data: []byte(`{"event_id":"e"}`), Attributes: map[string]string{"k": "v", "x": "y"}, PublishTime: instant, MessageID: "123"}},
 		{"binary data", Message{Data: []byte{0, 0xff, '\n', 0x80}, PublishTime: preEpoch}},
+		{"source marks", Message{Data: []byte("x"), PublishTime: instant, MessageID: "9",
+			TimestampError: "timestamp attribute event_time is 25h0m0s after the publish time", BehindWatermark: instant.Add(time.Minute)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

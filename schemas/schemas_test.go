@@ -523,3 +523,29 @@ func hasType(v any, typ string) bool {
 	}
 	return false
 }
+
+func TestEventExpiredAt(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		at       time.Time // event time
+		wm       time.Time // the source's mark; zero: not behind
+		d, al    time.Duration
+		expected bool
+	}{
+		{"not behind", t0, time.Time{}, time.Minute, 0, false},
+		{"window still open", t0.Add(65 * time.Second), t0.Add(90 * time.Second), time.Minute, 0, false},
+		{"window closed", t0.Add(10 * time.Second), t0.Add(90 * time.Second), time.Minute, 0, true},
+		{"last millisecond at the watermark", t0.Add(59 * time.Second), t0.Add(time.Minute - time.Millisecond), time.Minute, 0, false},
+		{"last millisecond behind it", t0.Add(59 * time.Second), t0.Add(time.Minute), time.Minute, 0, true},
+		{"allowed lateness keeps it", t0.Add(10 * time.Second), t0.Add(90 * time.Second), time.Minute, time.Minute, false},
+		{"before the epoch", time.Unix(-30, 0), time.Unix(1, 0), time.Minute, 0, true},
+		{"before the epoch, open", time.Unix(-30, 0), time.Unix(-1, 0), time.Minute, 0, false},
+	}
+	for _, tc := range tests {
+		e := Event{EventTime: tc.at, BehindWatermark: tc.wm}
+		if got := e.ExpiredAt(tc.d, tc.al); got != tc.expected {
+			t.Errorf("%s: ExpiredAt = %v, want %v", tc.name, got, tc.expected)
+		}
+	}
+}

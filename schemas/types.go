@@ -20,6 +20,14 @@ type Message struct {
 	Attributes  map[string]string `json:"attributes,omitempty"`
 	PublishTime time.Time         `json:"publish_time"`
 	MessageID   string            `json:"message_id"`
+	// TimestampError says why the source refused the message's timestamp attribute (unparsable
+	// or outside the band around the publish time); the message then carries its publish time
+	// as element timestamp and decode dead-letters it. It names the problem, never the value.
+	TimestampError string `json:"timestamp_error,omitempty"`
+	// BehindWatermark is the watermark the source had already reported when it read this
+	// message, set only when the message's timestamp was behind it (zero otherwise): a window
+	// that closed before it will not take the event.
+	BehindWatermark time.Time `json:"behind_watermark,omitzero"`
 }
 
 // Device describes the client that produced an event.
@@ -60,6 +68,25 @@ type Event struct {
 	// than the lateness budget: the event is written to events and the archive, but kept out
 	// of windowed aggregates (a runner would drop it there silently). Not a table column.
 	Late bool `json:"-"`
+	// BehindWatermark is the source's mark (schemas.Message.BehindWatermark): the watermark
+	// already reported when the event's message arrived behind it, zero otherwise. A windowed
+	// step counts the event as late when its window had closed by then (ExpiredAt). Not a
+	// table column.
+	BehindWatermark time.Time `json:"-"`
+}
+
+// ExpiredAt reports whether the fixed window of size d (aligned to the epoch, as Beam's
+// FixedWindows) that holds the event had closed, with allowed lateness al, by the watermark
+// the source reported when the event arrived: a runner drops an element when its window's
+// maximum timestamp plus the allowed lateness is before the watermark, and would drop this
+// event silently.
+func (e Event) ExpiredAt(d, al time.Duration) bool {
+	if e.BehindWatermark.IsZero() || d <= 0 {
+		return false
+	}
+	ms, size := e.EventTime.UnixMilli(), d.Milliseconds() // Beam's resolution; no overflow in range
+	start := ms - ((ms%size)+size)%size
+	return start+size-1+al.Milliseconds() < e.BehindWatermark.UnixMilli()
 }
 
 // DeadLetter is one failed input from any step. It carries everything needed to replay or

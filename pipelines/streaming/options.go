@@ -19,7 +19,9 @@ import (
 // after changing it, run make generate (go run ./cmd/gendocs).
 type Options struct {
 	InputSubscription        string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
-	TimestampAttribute       string        `flag:"timestampAttribute" default:"event_time" group:"Source" label:"Event time attribute" help:"Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), as with PubsubIO.withTimestampAttribute." example:"event_time" regex:"^[^\\s]{1,256}$"`
+	TimestampAttribute       string        `flag:"timestampAttribute" default:"event_time" group:"Source" label:"Event time attribute" help:"Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), read as PubsubIO.withTimestampAttribute reads it; a message without it takes its publish time." example:"event_time" regex:"^[^\\s]{1,256}$"`
+	MaxTimestampSkew         time.Duration `flag:"maxTimestampSkew" default:"5m" group:"Source" label:"Maximum timestamp skew" help:"How far a timestamp attribute may be ahead of the message's publish time; a later one is invalid: the message is dead-lettered (invalid_timestamp), archived under its publish time, and never moves the watermark." example:"1m"`
+	MaxTimestampAge          time.Duration `flag:"maxTimestampAge" default:"744h" group:"Source" label:"Maximum timestamp age" help:"How far a timestamp attribute may be behind the message's publish time (default 31 days, Pub/Sub's longest retention); an older one is invalid like one beyond --maxTimestampSkew." example:"168h"`
 	MaxOutOfOrderness        time.Duration `flag:"maxOutOfOrderness" default:"10s" group:"Event time" label:"Maximum out-of-orderness" help:"How far the watermark is held back behind the newest event time, so that events arriving up to this much out of order are still on time." example:"30s"`
 	AllowedLateness          time.Duration `flag:"allowedLateness" default:"0s" group:"Event time" label:"Allowed lateness" help:"How long after the watermark passes the end of a window late events still update it, in LATE panes as --lateFirings says; later events are kept out of windows and counted." example:"5m"`
 	MaxMessages              int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
@@ -65,6 +67,8 @@ type Options struct {
 // *options.FlagError naming the first bad flag.
 func (o Options) Validate() error {
 	rules := map[string]options.Rule{
+		"maxTimestampSkew":  func() string { return options.Positive(o.MaxTimestampSkew) },
+		"maxTimestampAge":   func() string { return options.Positive(o.MaxTimestampAge) },
 		"maxOutOfOrderness": func() string { return options.NonNegative(o.MaxOutOfOrderness) },
 		"maxMessages":       func() string { return options.NonNegative(o.MaxMessages) },
 		"idleTimeout":       func() string { return options.NonNegative(o.IdleTimeout) },

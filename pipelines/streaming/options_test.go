@@ -31,6 +31,8 @@ func TestOptionsDefaults(t *testing.T) {
 	o := defaults(t)
 	want := Options{
 		TimestampAttribute:       "event_time",
+		MaxTimestampSkew:         5 * time.Minute,
+		MaxTimestampAge:          744 * time.Hour,
 		MaxOutOfOrderness:        10 * time.Second,
 		DedupHorizon:             10 * time.Minute,
 		ProductCatalog:           "testdata/reference/products.csv",

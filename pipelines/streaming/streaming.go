@@ -33,6 +33,9 @@ type Config struct {
 	PubsubEndpoint string
 	// AckExtension is the ack deadline the source sets on messages it holds (0: the default).
 	AckExtension time.Duration
+	// WatermarkSamplePeriod is how long the source's oldest recent timestamp holds the
+	// watermark (0: Beam Java's minute; tests shorten it).
+	WatermarkSamplePeriod time.Duration
 	// AlertsTopicEndpoint (host:port) targets an emulator for --alertsTopic.
 	AlertsTopicEndpoint string
 	// DeadLetterTopicEndpoint (host:port) targets an emulator for --deadLetterTopic.
@@ -62,6 +65,9 @@ func Build(s beam.Scope, cfg Config) Outputs {
 		Subscription:       o.InputSubscription,
 		Endpoint:           cfg.PubsubEndpoint,
 		TimestampAttribute: o.TimestampAttribute,
+		MaxTimestampSkew:   o.MaxTimestampSkew,
+		MaxTimestampAge:    o.MaxTimestampAge,
+		SamplePeriod:       cfg.WatermarkSamplePeriod,
 		MaxOutOfOrderness:  o.MaxOutOfOrderness,
 		MaxMessages:        o.MaxMessages,
 		IdleTimeout:        o.IdleTimeout,

@@ -76,8 +76,9 @@ type Contribution struct {
 
 // ProductMetrics counts views, carts, purchases, refunds, USD revenue and distinct users per
 // product in fixed windows, one row per product and pane (see the package doc for how panes
-// relate). Events marked late by decode are kept out (a runner would drop them silently at the
-// GroupByKey) and counted in late.dropped; events without a product are counted in
+// relate). Events marked late by decode, and events that arrived behind the source's watermark
+// after their window closed (schemas.Event.ExpiredAt), are kept out (a runner would drop them
+// silently at the GroupByKey) and counted in late.dropped; events without a product are counted in
 // product_metrics.no_product.
 //
 // It panics if cfg.Windowing is invalid.
@@ -94,12 +95,17 @@ func ProductMetrics(s beam.Scope, events beam.PCollection, cfg Config) beam.PCol
 	if cfg.Windowing.AllowedLateness == 0 {
 		cfg.Windowing.AllowedLateness = cfg.AllowedLateness
 	}
-	keyed := beam.ParDo(s, &productKeyFn{}, events)
+	keyed := beam.ParDo(s, &productKeyFn{Window: cfg.WindowDuration, AllowedLateness: cfg.Windowing.AllowedLateness}, events)
 	windowed := windowing.Into(s, windowing.Fixed(cfg.WindowDuration), cfg.Windowing, keyed)
 	return beam.ParDo(s, &productMetricFn{}, beam.GroupByKey(s, windowed))
 }
 
+// productKeyFn keys events by product. Window and AllowedLateness are the windows', to judge
+// events that arrived behind the watermark.
 type productKeyFn struct {
+	Window          time.Duration
+	AllowedLateness time.Duration
+
 	late, noProduct telemetry.Counter
 }
 
@@ -110,7 +116,7 @@ func (fn *productKeyFn) Setup() {
 
 func (fn *productKeyFn) ProcessElement(ctx context.Context, e schemas.Event, emit func(string, Contribution)) {
 	switch {
-	case e.Late:
+	case e.Late || e.ExpiredAt(fn.Window, fn.AllowedLateness):
 		fn.late.Inc(ctx, 1)
 	case e.ProductID == "":
 		fn.noProduct.Inc(ctx, 1)

@@ -57,6 +57,15 @@ func dec(s string) schemas.Decimal {
 func TestProductMetrics(t *testing.T) {
 	late := ev("late", schemas.Purchase, "u1", "p1", 10*time.Second, "99")
 	late.Late = true
+	// Arrived when the source's watermark was at 1m30s: the event at 10 s finds its window
+	// [0, 1m) closed; the one at 1m05s is behind the watermark but its window is still open.
+	closed := ev("closed", schemas.Purchase, "u1", "p1", 10*time.Second, "99")
+	closed.BehindWatermark = t0.Add(90 * time.Second)
+	open := ev("open", schemas.Purchase, "u2", "p1", 65*time.Second, "2")
+	open.BehindWatermark = t0.Add(90 * time.Second)
+	// At the watermark's exact instant the window's last millisecond is not yet behind it.
+	edge := ev("edge", schemas.PageView, "u3", "p1", 59*time.Second, "")
+	edge.BehindWatermark = t0.Add(time.Minute - time.Millisecond)
 	tests := []struct {
 		name     string
 		window   time.Duration
@@ -94,6 +103,16 @@ func TestProductMetrics(t *testing.T) {
 				{Pane: onTime(t0, 5*time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: dec("1.25"), DistinctUsers: 1},
 			},
 			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 1},
+		},
+		{
+			name:   "events behind the watermark count as late only once their window closed",
+			window: time.Minute,
+			events: []schemas.Event{closed, open, edge, ev("1", schemas.Purchase, "u1", "p1", 0, "1.25")},
+			want: []schemas.ProductMetric{
+				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Views: 1, Purchases: 1, RevenueUSD: dec("1.25"), DistinctUsers: 2},
+				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: dec("2"), DistinctUsers: 1},
+			},
+			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 2},
 		},
 	}
 	for _, tc := range tests {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -113,14 +114,19 @@ func TrendingProducts(s beam.Scope, events beam.PCollection, cfg TrendingConfig)
 		period = cfg.Window.Period
 	}
 
-	purchases := beam.ParDo(s, &purchaseKeyFn{}, events)
+	purchases := beam.ParDo(s, &purchaseKeyFn{Window: period, AllowedLateness: cfg.Windowing.AllowedLateness}, events)
 	perPeriod := windowing.Into(s, windowing.Fixed(period), cfg.Windowing.WithAccumulation(windowing.Discarding), purchases)
 	deltas := beam.ParDo(s, &productTotalFn{}, beam.GroupByKey(s, perPeriod))
 	perWindow := windowing.Into(s, cfg.Window, cfg.Windowing.WithAccumulation(windowing.Accumulating), deltas)
 	return beam.ParDo(s, &rankFn{TopN: cfg.TopN}, beam.GroupByKey(s, perWindow))
 }
 
+// purchaseKeyFn keys purchases by product. Window (the period) and AllowedLateness judge
+// purchases that arrived behind the watermark.
 type purchaseKeyFn struct {
+	Window          time.Duration
+	AllowedLateness time.Duration
+
 	late, noProduct telemetry.Counter
 }
 
@@ -132,7 +138,7 @@ func (fn *purchaseKeyFn) Setup() {
 func (fn *purchaseKeyFn) ProcessElement(ctx context.Context, e schemas.Event, emit func(string, Purchase)) {
 	switch {
 	case e.EventType != schemas.Purchase:
-	case e.Late:
+	case e.Late || e.ExpiredAt(fn.Window, fn.AllowedLateness):
 		fn.late.Inc(ctx, 1)
 	case e.ProductID == "": // decode rejects these; counted in case a later step produces one
 		fn.noProduct.Inc(ctx, 1)

@@ -27,7 +27,10 @@ const (
 	ReasonTooLarge      = "too_large"
 	ReasonInvalidJSON   = "invalid_json"
 	ReasonInvalidSchema = "invalid_schema"
-	ReasonWriteFailed   = "write_failed"
+	// ReasonInvalidTimestamp: the timestamp attribute was unparsable or outside the band around
+	// the publish time (the source's schemas.Message.TimestampError says which).
+	ReasonInvalidTimestamp = "invalid_timestamp"
+	ReasonWriteFailed      = "write_failed"
 )
 
 // MaxPayload is the most payload bytes a dead letter keeps. It equals decode's MaxPayload, so

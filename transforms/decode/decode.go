@@ -61,7 +61,8 @@ type Output struct {
 // Decode parses and validates messages.
 // PCollection<schemas.Message> -> PCollection<schemas.Event>, PCollection<schemas.DeadLetter>.
 // Events are re-timestamped with their payload's event_time; messages that fail Parse become
-// dead letters carrying the original bytes and attributes. It panics if cfg is invalid.
+// dead letters carrying the original bytes and attributes, as do messages whose timestamp
+// attribute the source refused (reason invalid_timestamp). It panics if cfg is invalid.
 func Decode(s beam.Scope, msgs beam.PCollection, cfg Config) Output {
 	s = s.Scope("decode.Decode")
 	if err := cfg.Validate(); err != nil {
@@ -83,6 +84,11 @@ type decodeFn struct {
 func (fn *decodeFn) ProcessElement(ctx context.Context, ts beam.EventTime, msg schemas.Message,
 	emitEvent func(beam.EventTime, schemas.Event), emitDead func(schemas.DeadLetter)) {
 	inCount.Inc(ctx, 1)
+	if msg.TimestampError != "" {
+		// The source refused the message's time; its element timestamp is only the publish time.
+		emitDead(deadletter.FromMessage(ctx, Step, deadletter.ReasonInvalidTimestamp, msg, errors.New(msg.TimestampError)))
+		return
+	}
 	ev, err := parseSafely(msg)
 	if err != nil {
 		reason := deadletter.ReasonInvalidSchema
@@ -93,6 +99,8 @@ func (fn *decodeFn) ProcessElement(ctx context.Context, ts beam.EventTime, msg s
 		return
 	}
 	ev.Late = late(ts, ev.EventTime, fn.MaxOutOfOrderness+fn.AllowedLateness)
+	// Arrived behind the source's watermark: each windowed step judges it against its windows.
+	ev.BehindWatermark = msg.BehindWatermark
 	outCount.Inc(ctx, 1)
 	emitEvent(mtime.FromTime(ev.EventTime), ev)
 }

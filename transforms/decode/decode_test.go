@@ -62,18 +62,28 @@ func TestDecode(t *testing.T) {
 		// Not JSON (and not UTF-8): the dead letter must carry these bytes exactly.
 		{Data: []byte("{\"event_id\":\xff\x00"), Attributes: map[string]string{"k": "v", "src": "app"}, PublishTime: t0, MessageID: "m4"},
 		{Data: []byte(payload("bad-type", "foo", t0)), Attributes: map[string]string{"k": "w"}, PublishTime: t0, MessageID: "m5"},
+		// A valid payload whose timestamp attribute the source refused: a dead letter.
+		{Data: []byte(payload("bad-ts", schemas.PageView, t0)), Attributes: map[string]string{"event_time": "9999-12-31T23:59:59Z"},
+			PublishTime: t0, MessageID: "m6", TimestampError: "timestamp attribute event_time is more than 5m0s (max timestamp skew) after the publish time"},
+		// Arrived behind the source's watermark: the mark travels with the event, which stays on
+		// time by the payload-vs-timestamp rule.
+		{Data: []byte(payload("behind", schemas.PageView, t0)), PublishTime: t0, MessageID: "m7", BehindWatermark: t0.Add(time.Hour)},
 	}
 	event := func(id, eventType string, at time.Time, msg schemas.Message, late bool) schemas.Event {
 		return schemas.Event{EventID: id, EventType: eventType, EventTime: at, UserID: "u1", ProductID: "p1",
 			Amount: 19_990_000_000, Currency: "USD", SchemaVersion: 1, MessageID: msg.MessageID,
 			PublishTime: msg.PublishTime, Late: late}
 	}
+	behind := event("behind", schemas.PageView, t0, msgs[6], false)
+	behind.BehindWatermark = t0.Add(time.Hour)
 	wantEvents := []any{
 		event("on-time", schemas.Purchase, t0.Add(250*time.Millisecond), msgs[0], false),
 		event("at-budget", schemas.AddToCart, t0.Add(-11*time.Minute), msgs[1], false),
 		event("late", schemas.PageView, t0.Add(-2*time.Hour), msgs[2], true),
+		behind,
 	}
 	wantStamps := []any{
+		"behind@2024-05-01T12:00:00Z late=false",
 		"on-time@2024-05-01T12:00:00.25Z late=false",
 		"at-budget@2024-05-01T11:49:00Z late=false",
 		"late@2024-05-01T10:00:00Z late=true",
@@ -89,6 +99,8 @@ func TestDecode(t *testing.T) {
 	wantDead := []any{
 		deadLetter(msgs[3], deadletter.ReasonInvalidJSON),
 		deadLetter(msgs[4], deadletter.ReasonInvalidSchema),
+		schemas.DeadLetter{Step: "decode", Reason: deadletter.ReasonInvalidTimestamp, Error: msgs[5].TimestampError, Payload: msgs[5].Data,
+			Attributes: msgs[5].Attributes, MessageID: "m6", PublishTime: t0},
 	}
 
 	p, s := beam.NewPipelineWithRoot()
@@ -108,7 +120,7 @@ func TestDecode(t *testing.T) {
 			counters[c.Name()] += c.Result()
 		}
 	}
-	for name, want := range map[string]int64{"decode.in": 5, "decode.out": 3, "deadletter.invalid_json": 1, "deadletter.invalid_schema": 1} {
+	for name, want := range map[string]int64{"decode.in": 7, "decode.out": 4, "deadletter.invalid_json": 1, "deadletter.invalid_schema": 1, "deadletter.invalid_timestamp": 1} {
 		if counters[name] != want {
 			t.Errorf("counter %s = %d, want %d (all: %v)", name, counters[name], want, counters)
 		}

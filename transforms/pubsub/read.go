@@ -50,8 +50,16 @@ type ReadConfig struct {
 	// endpoint or PUBSUB_EMULATOR_HOST.
 	Endpoint string
 	// TimestampAttribute names the attribute holding each message's event time (RFC 3339 or
-	// epoch millis). Messages without it are stamped with the current watermark.
+	// epoch millis, as Beam Java reads them). Messages without it get their publish time; see
+	// timestamper.timestamp for invalid ones.
 	TimestampAttribute string
+	// MaxTimestampSkew and MaxTimestampAge bound a valid attribute to [publish time − age,
+	// publish time + skew] (defaults DefaultMaxTimestampSkew, DefaultMaxTimestampAge).
+	MaxTimestampSkew time.Duration
+	MaxTimestampAge  time.Duration
+	// SamplePeriod is how long a round's oldest timestamp holds the watermark (default
+	// DefaultSamplePeriod, as Beam Java; tests shorten it).
+	SamplePeriod time.Duration
 	// MaxOutOfOrderness holds the watermark back behind the oldest recent timestamp.
 	MaxOutOfOrderness time.Duration
 	// MaxMessages stops the source after this many messages (0: never).
@@ -85,6 +93,15 @@ func (c *ReadConfig) withDefaults() {
 	if c.MaxLease <= 0 {
 		c.MaxLease = DefaultMaxLease
 	}
+	if c.MaxTimestampSkew <= 0 {
+		c.MaxTimestampSkew = DefaultMaxTimestampSkew
+	}
+	if c.MaxTimestampAge <= 0 {
+		c.MaxTimestampAge = DefaultMaxTimestampAge
+	}
+	if c.SamplePeriod <= 0 {
+		c.SamplePeriod = DefaultSamplePeriod
+	}
 }
 
 // Validate reports the first invalid field.
@@ -99,6 +116,10 @@ func (c ReadConfig) Validate() error {
 		return errors.New("pubsub.Read: MaxMessages must be >= 0")
 	case c.IdleTimeout < 0:
 		return errors.New("pubsub.Read: IdleTimeout must be >= 0")
+	case c.MaxTimestampSkew < 0:
+		return errors.New("pubsub.Read: MaxTimestampSkew must be >= 0")
+	case c.MaxTimestampAge < 0:
+		return errors.New("pubsub.Read: MaxTimestampAge must be >= 0")
 	case c.AckExtension > 0 && c.AckExtension < 10*time.Second || c.AckExtension > 600*time.Second:
 		return errors.New("pubsub.Read: AckExtension must be within [10s, 600s]")
 	case c.MaxLease < 0:
@@ -110,7 +131,8 @@ func (c ReadConfig) Validate() error {
 // Read reads a subscription. It is unbounded unless MaxMessages or IdleTimeout stop it; then the
 // watermark advances to the end so every window fires.
 //
-// Read: () -> PCollection<schemas.Message>, timestamped from cfg.TimestampAttribute.
+// Read: () -> PCollection<schemas.Message>, timestamped from cfg.TimestampAttribute (or the
+// publish time), with the source's marks (TimestampError, BehindWatermark) on each message.
 func Read(s beam.Scope, cfg ReadConfig) beam.PCollection {
 	s = s.Scope("pubsub.Read")
 	cfg.withDefaults()
@@ -125,12 +147,12 @@ func Read(s beam.Scope, cfg ReadConfig) beam.PCollection {
 type readFn struct {
 	ReadConfig
 
-	client       *pubsub.Client
-	leases       *leaseKeeper
-	read         telemetry.Counter
-	acked        telemetry.Counter
-	ackErrors    telemetry.Counter
-	noTimestamps telemetry.Counter
+	client    *pubsub.Client
+	leases    *leaseKeeper
+	read      telemetry.Counter
+	acked     telemetry.Counter
+	ackErrors telemetry.Counter
+	timestamper
 }
 
 func (fn *readFn) Setup(ctx context.Context) error {
@@ -145,7 +167,7 @@ func (fn *readFn) Setup(ctx context.Context) error {
 	fn.read = telemetry.NewCounter("pubsub.out")
 	fn.acked = telemetry.NewCounter("pubsub.acked")
 	fn.ackErrors = telemetry.NewCounter("pubsub.ack_errors")
-	fn.noTimestamps = telemetry.NewCounter("pubsub.no_timestamp")
+	fn.timestamper = newTimestamper()
 	return nil
 }
 
@@ -225,8 +247,7 @@ func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.Loc
 
 	read := rest.Read
 	stopping := false
-	var roundMin, roundMax time.Time
-	timestamped := false
+	var r round
 	for time.Since(start) < fn.MaxRoundTime && !rt.IsDone() {
 		want := int64(fn.PullBatch)
 		if fn.MaxMessages > 0 {
@@ -253,19 +274,7 @@ func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.Loc
 				return sdf.StopProcessing(), rt.GetError()
 			}
 			msg := toMessage(m.GetMessage())
-			ts, ok := attributeTime(msg.Attributes[fn.TimestampAttribute])
-			if ok {
-				if !timestamped || ts.Before(roundMin) {
-					roundMin = ts
-				}
-				if !timestamped || ts.After(roundMax) {
-					roundMax = ts
-				}
-				timestamped = true
-			} else {
-				fn.noTimestamps.Inc(ctx, 1)
-				ts = we.timestampFor(msg.PublishTime)
-			}
+			ts := fn.timestamp(ctx, fn.ReadConfig, we, &r, &msg)
 			emit(beam.EventTime(ts.UnixMilli()), msg)
 		}
 		read += int64(len(msgs))
@@ -280,7 +289,7 @@ func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.Loc
 	}
 	// The leases keep the claimed ids alive until the residual acks them.
 	pending, finished := endRound(rt, stopping, start)
-	we.observeRound(time.Now(), roundMin, roundMax, timestamped, len(pending) > 0, fn.MaxOutOfOrderness)
+	we.observeRound(time.Now(), r, len(pending) > 0, fn.MaxOutOfOrderness, fn.SamplePeriod)
 	if finished {
 		return sdf.StopProcessing(), nil
 	}

@@ -16,10 +16,10 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf((*WatermarkState)(nil)).Elem(), encodeWatermarkState, decodeWatermarkState)
 }
 
-// samplePeriod is how long a round's oldest timestamp keeps holding the watermark, as in Beam
-// Java's PubsubUnboundedSource (SAMPLE_PERIOD): Pub/Sub delivers out of order, so the watermark
-// must follow the minimum of what was read recently, never the maximum.
-const samplePeriod = time.Minute
+// DefaultSamplePeriod is how long a round's oldest timestamp keeps holding the watermark, as in
+// Beam Java's PubsubUnboundedSource (SAMPLE_PERIOD): Pub/Sub delivers out of order, so the
+// watermark must follow the minimum of what was read recently, never the maximum.
+const DefaultSamplePeriod = time.Minute
 
 // unsetMillis marks a watermark that has not been estimated yet.
 const unsetMillis = math.MinInt64
@@ -27,14 +27,16 @@ const unsetMillis = math.MinInt64
 // Sample is the oldest event timestamp read in one round and when that round ran.
 type Sample struct {
 	AtMillis  int64 // processing time of the round
-	MinMillis int64 // oldest timestamp attribute read in it
+	MinMillis int64 // oldest timestamp observed in it
 }
 
 // WatermarkState is the source's watermark estimator state; it travels with each residual.
 type WatermarkState struct {
 	WatermarkMillis int64    // the output watermark, monotone; unsetMillis before the first estimate
-	MaxSeenMillis   int64    // newest timestamp attribute read so far
-	Samples         []Sample // rounds within samplePeriod that read timestamped messages
+	MaxSeenMillis   int64    // newest timestamp observed so far
+	Samples         []Sample // rounds within the sample period that observed timestamps
+	// LastAttributeMillis is when a round last observed a timestamp attribute (0: never).
+	LastAttributeMillis int64
 }
 
 func encodeWatermarkState(s WatermarkState) []byte {
@@ -45,7 +47,7 @@ func encodeWatermarkState(s WatermarkState) []byte {
 		b = binary.AppendVarint(b, x.AtMillis)
 		b = binary.AppendVarint(b, x.MinMillis)
 	}
-	return b
+	return binary.AppendVarint(b, s.LastAttributeMillis)
 }
 
 func decodeWatermarkState(b []byte) (WatermarkState, error) {
@@ -76,6 +78,11 @@ func decodeWatermarkState(b []byte) (WatermarkState, error) {
 		}
 		s.Samples = append(s.Samples, Sample{AtMillis: vals[0], MinMillis: vals[1]})
 	}
+	vals = vals[:0]
+	if !next() {
+		return s, errBadRestriction
+	}
+	s.LastAttributeMillis = vals[0]
 	return s, nil
 }
 
@@ -93,29 +100,66 @@ func (e *watermarkEstimator) CurrentWatermark() time.Time {
 	return time.UnixMilli(e.state.WatermarkMillis)
 }
 
-// timestampFor returns the timestamp for a message without a usable attribute: the current
-// watermark, so it is never late and never moves the watermark. Before the first estimate there
-// is no watermark yet, and the publish time is the best available stand-in.
-func (e *watermarkEstimator) timestampFor(publishTime time.Time) time.Time {
+// reported returns the watermark already reported, if any: a message whose timestamp is
+// behind it may find its windows closed.
+func (e *watermarkEstimator) reported() (time.Time, bool) {
 	if e.state.WatermarkMillis == unsetMillis {
-		return publishTime
+		return time.Time{}, false
 	}
-	return time.UnixMilli(e.state.WatermarkMillis)
+	return time.UnixMilli(e.state.WatermarkMillis).UTC(), true
 }
 
-// observeRound folds one round into the estimate. roundMin and roundMax are the oldest and newest
-// timestamp attributes read in the round (ok=false if it read none); pending reports whether read
-// messages are still unacknowledged.
+// round collects the timestamps a round observes for the estimate: valid attributes and the
+// publish times of messages without one, not those behind the watermark or invalid.
+type round struct {
+	min, max       time.Time
+	any            bool
+	pubMin, pubMax time.Time // publish times of messages without the attribute
+	pubAny         bool
+}
+
+func (r *round) observePublish(ts time.Time) {
+	if !r.pubAny || ts.Before(r.pubMin) {
+		r.pubMin = ts
+	}
+	if !r.pubAny || ts.After(r.pubMax) {
+		r.pubMax = ts
+	}
+	r.pubAny = true
+}
+
+func (r *round) observe(ts time.Time) {
+	if !r.any || ts.Before(r.min) {
+		r.min = ts
+	}
+	if !r.any || ts.After(r.max) {
+		r.max = ts
+	}
+	r.any = true
+}
+
+// observeRound folds one round into the estimate; pending reports whether read messages are
+// still unacknowledged.
 //
-// The watermark is the minimum over the rounds of the last samplePeriod, minus maxOutOfOrderness.
-// After a whole samplePeriod without timestamped messages and nothing pending, everything older
-// than the newest timestamp seen has been delivered, so the watermark moves up to it.
-func (e *watermarkEstimator) observeRound(now time.Time, roundMin, roundMax time.Time, ok, pending bool, maxOutOfOrderness time.Duration) {
+// The watermark is the minimum over the rounds of the last samplePeriod, minus
+// maxOutOfOrderness. After a whole samplePeriod without observed timestamps and nothing
+// pending, everything older than the newest timestamp seen has been delivered, so the watermark
+// moves up to it. Either way it never passes processing time − maxOutOfOrderness: a timestamp
+// ahead of the clock (within the skew the band allows) cannot make on-time messages late.
+func (e *watermarkEstimator) observeRound(now time.Time, r round, pending bool, maxOutOfOrderness, samplePeriod time.Duration) {
 	s := &e.state
 	nowMs := now.UnixMilli()
-	if ok {
-		s.Samples = append(s.Samples, Sample{AtMillis: nowMs, MinMillis: roundMin.UnixMilli()})
-		if m := roundMax.UnixMilli(); s.MaxSeenMillis == unsetMillis || m > s.MaxSeenMillis {
+	// Publish times stand in only while the stream carries no timestamp attributes: among
+	// attribute times (a republished historical backlog) a message without one would pull the
+	// watermark up to the present.
+	if r.any {
+		s.LastAttributeMillis = nowMs
+	} else if r.pubAny && (s.LastAttributeMillis == 0 || nowMs-s.LastAttributeMillis > samplePeriod.Milliseconds()) {
+		r.min, r.max, r.any = r.pubMin, r.pubMax, true
+	}
+	if r.any {
+		s.Samples = append(s.Samples, Sample{AtMillis: nowMs, MinMillis: r.min.UnixMilli()})
+		if m := r.max.UnixMilli(); s.MaxSeenMillis == unsetMillis || m > s.MaxSeenMillis {
 			s.MaxSeenMillis = m
 		}
 	}
@@ -137,6 +181,9 @@ func (e *watermarkEstimator) observeRound(now time.Time, roundMin, roundMax time
 		candidate -= maxOutOfOrderness.Milliseconds()
 	case !pending && s.MaxSeenMillis != unsetMillis:
 		candidate = s.MaxSeenMillis
+	}
+	if candidate != unsetMillis {
+		candidate = min(candidate, nowMs-maxOutOfOrderness.Milliseconds())
 	}
 	if candidate > s.WatermarkMillis {
 		s.WatermarkMillis = candidate

@@ -13,12 +13,34 @@ variable "input_subscription" {
 
 variable "timestamp_attribute" {
   type        = string
-  description = "Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), as with PubsubIO.withTimestampAttribute. For example: event_time. Null keeps the pipeline default (event_time)."
+  description = "Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), read as PubsubIO.withTimestampAttribute reads it; a message without it takes its publish time. For example: event_time. Null keeps the pipeline default (event_time)."
   default     = null
 
   validation {
     condition     = var.timestamp_attribute == null || can(regex("^(?:^[^\\s]{1,256}$)$", var.timestamp_attribute))
     error_message = "The timestamp_attribute variable must match ^[^\\s]{1,256}$, for example event_time."
+  }
+}
+
+variable "max_timestamp_skew" {
+  type        = string
+  description = "How far a timestamp attribute may be ahead of the message's publish time; a later one is invalid: the message is dead-lettered (invalid_timestamp), archived under its publish time, and never moves the watermark. For example: 1m. Null keeps the pipeline default (5m)."
+  default     = null
+
+  validation {
+    condition     = var.max_timestamp_skew == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.max_timestamp_skew))
+    error_message = "The max_timestamp_skew variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 1m."
+  }
+}
+
+variable "max_timestamp_age" {
+  type        = string
+  description = "How far a timestamp attribute may be behind the message's publish time (default 31 days, Pub/Sub's longest retention); an older one is invalid like one beyond --maxTimestampSkew. For example: 168h. Null keeps the pipeline default (744h)."
+  default     = null
+
+  validation {
+    condition     = var.max_timestamp_age == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.max_timestamp_age))
+    error_message = "The max_timestamp_age variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 168h."
   }
 }
 
@@ -389,6 +411,8 @@ locals {
     for name, value in {
       inputSubscription        = var.input_subscription
       timestampAttribute       = var.timestamp_attribute
+      maxTimestampSkew         = var.max_timestamp_skew
+      maxTimestampAge          = var.max_timestamp_age
       maxOutOfOrderness        = var.max_out_of_orderness
       allowedLateness          = var.allowed_lateness
       maxMessages              = var.max_messages
