@@ -317,7 +317,8 @@ func TestFailedBundleIsRedelivered(t *testing.T) {
 	}
 	publish(t, addr, topic, pub)
 
-	read := pubsub.ReadConfig{Subscription: sub, Endpoint: addr, TimestampAttribute: "event_time", IdleTimeout: 3 * time.Second, AckExtension: 10 * time.Second}
+	read := pubsub.ReadConfig{Subscription: sub, Endpoint: addr, TimestampAttribute: "event_time", IdleTimeout: 3 * time.Second, AckExtension: 10 * time.Second,
+		MaxTimestampAge: 100 * 365 * 24 * time.Hour}
 	p, s := beam.NewPipelineWithRoot()
 	beam.ParDo0(s, &failAfterFn{N: 10}, pubsub.Read(s, read))
 	if err := ptest.Run(p); err == nil || !strings.Contains(err.Error(), "injected failure") {
