@@ -218,7 +218,7 @@ func TestRowsLoadIntoTables(t *testing.T) {
 		{"product metric", TableProductMetrics, ProductMetric{
 			Pane:      Pane{WindowStart: at, WindowEnd: at.Add(time.Minute), PaneIndex: 1, PaneTiming: PaneLate, IsFinal: true},
 			ProductID: "p-0001", Category: "books", Views: 10, Carts: 3, Purchases: 2, Refunds: 1,
-			RevenueUSD: 5 * DecimalScale, RefundsUSD: DecimalScale / 4, DistinctUsers: 7,
+			RevenueUSD: NumericOf(5 * DecimalScale), RefundsUSD: NumericOf(DecimalScale / 4), DistinctUsers: 7,
 		}},
 		{"zero product metric", TableProductMetrics, ProductMetric{}},
 		{"dead letter", TableDeadLetters, DeadLetter{

@@ -22,7 +22,7 @@ func TestTrendingProducts(t *testing.T) {
 		return ev(id, schemas.Purchase, "u"+id, product, at, usd)
 	}
 	ranked := func(rank int64, product string, purchases int64, usd string) schemas.RankedProduct {
-		return schemas.RankedProduct{Rank: rank, ProductID: product, Category: "books", Purchases: purchases, RevenueUSD: dec(usd)}
+		return schemas.RankedProduct{Rank: rank, ProductID: product, Category: "books", Purchases: purchases, RevenueUSD: num(usd)}
 	}
 	row := func(p schemas.Pane, ranking ...schemas.RankedProduct) schemas.TrendingProducts {
 		return schemas.TrendingProducts{Pane: p, Ranking: ranking}
@@ -181,7 +181,7 @@ func TestTrendingConfigValidate(t *testing.T) {
 func TestTrendingProductsCoder(t *testing.T) {
 	want := schemas.TrendingProducts{
 		Pane:    pane(t0, time.Hour, 3, schemas.PaneLate, true),
-		Ranking: []schemas.RankedProduct{{Rank: 1, ProductID: "p1", Category: "books", Purchases: 2, RevenueUSD: dec("19.99")}},
+		Ranking: []schemas.RankedProduct{{Rank: 1, ProductID: "p1", Category: "books", Purchases: 2, RevenueUSD: num("19.99")}},
 	}
 	typ := reflect.TypeOf(want)
 	var buf bytes.Buffer

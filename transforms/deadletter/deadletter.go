@@ -22,6 +22,12 @@ const (
 	ReasonInvalidJSON   = "invalid_json"
 	ReasonInvalidSchema = "invalid_schema"
 	ReasonWriteFailed   = "write_failed"
+	// ReasonAmountOutOfRange: an amount, or its USD conversion, above schemas.MaxDecimal, the
+	// per-event cap that keeps every sum inside BigQuery NUMERIC.
+	ReasonAmountOutOfRange = "amount_out_of_range"
+	// ReasonEventTimeOutOfRange: an event_time outside decode.MinEventTime–MaxEventTime, the
+	// range every later stage can compute with (windows, sessions, timers) and write.
+	ReasonEventTimeOutOfRange = "event_time_out_of_range"
 )
 
 func init() {

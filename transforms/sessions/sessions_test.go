@@ -134,7 +134,7 @@ func (w want) row() schemas.UserSession {
 		UserID: w.user, SessionID: SessionID(w.user, at(w.start)), SessionStart: at(w.start), SessionEnd: at(w.last),
 		DurationSeconds: int64(at(w.last).Sub(at(w.start)) / time.Second),
 		Events:          w.events, PageViews: w.views, Carts: w.carts, Purchases: w.buys,
-		RevenueUSD: schemas.Decimal(w.revenue * schemas.DecimalScale), Converted: w.buys > 0,
+		RevenueUSD: schemas.NumericOf(schemas.Decimal(w.revenue * schemas.DecimalScale)), Converted: w.buys > 0,
 		FirstProduct: w.first, LastProduct: w.lastProduct,
 	}
 	for _, s := range w.supersedes {
