@@ -15,8 +15,10 @@ type Decimal int64
 const DecimalScale = 1_000_000_000
 
 var (
-	errDecimalSyntax   = errors.New("not a decimal number")
-	errDecimalRange    = errors.New("decimal out of range")
+	errDecimalSyntax = errors.New("not a decimal number")
+	errDecimalRange  = errors.New("decimal out of range")
+	// ErrDecimalRange is ParseDecimal's error for a value above MaxDecimal.
+	ErrDecimalRange    = errDecimalRange
 	errDecimalNegative = errors.New("decimal is negative")
 	errDecimalDigits   = errors.New("more than 9 fractional digits")
 )

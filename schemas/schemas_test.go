@@ -39,6 +39,7 @@ var tableTypes = []tableType{
 var (
 	timeType    = reflect.TypeFor[time.Time]()
 	decimalType = reflect.TypeFor[Decimal]()
+	numericType = reflect.TypeFor[Numeric]()
 	rawJSONType = reflect.TypeFor[json.RawMessage]()
 )
 
@@ -89,7 +90,7 @@ func bqSchemaOf(t *testing.T, typ reflect.Type) []TableField {
 		switch {
 		case ft == timeType:
 			col.Type = "TIMESTAMP"
-		case ft == decimalType:
+		case ft == decimalType, ft == numericType:
 			col.Type = "NUMERIC"
 		case ft == rawJSONType, ft.Kind() == reflect.Map:
 			col.Type = "JSON"
@@ -315,7 +316,7 @@ func valueProblems(f TableField, v any, path string) []string {
 		if n, isNum := v.(json.Number); isNum {
 			s, ok = string(n), true
 		}
-		if _, err := ParseDecimal(s); !ok || err != nil {
+		if _, err := ParseNumeric(s); !ok || err != nil {
 			return bad("not a NUMERIC")
 		}
 	case "TIMESTAMP":
