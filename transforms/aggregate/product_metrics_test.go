@@ -103,6 +103,22 @@ func TestProductMetrics(t *testing.T) {
 			},
 			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 1},
 		},
+		{
+			// Issue 8 item 11: this sum wrapped to -1.709551616 in int64 units.
+			name:   "sums beyond an int64 of 1e-9 units do not wrap",
+			window: time.Minute,
+			events: []schemas.Event{
+				ev("1", schemas.Purchase, "u1", "p1", 0, "9223372036"),
+				ev("2", schemas.Purchase, "u2", "p1", time.Second, "9223372036"),
+				ev("3", schemas.Refund, "u1", "p1", 2*time.Second, "9223372036.854775807"),
+				ev("4", schemas.Refund, "u2", "p1", 3*time.Second, "9223372036.854775807"),
+			},
+			want: []schemas.ProductMetric{
+				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Purchases: 2, Refunds: 2,
+					RevenueUSD: num("18446744072"), RefundsUSD: num("18446744073.709551614"), DistinctUsers: 2},
+			},
+			counters: map[string]int64{"aggregate.out": 1},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -179,6 +179,12 @@ func TestDetect(t *testing.T) {
 			want: []schemas.FraudAlert{velocity("u1", 2, 10*time.Second, burst("b", "u1", time.Minute, 3, 4*time.Second, 10)...)},
 		},
 		{
+			// Issue 8 item 11: the alert's total wrapped in int64 units.
+			name:  "a velocity alert's total beyond an int64 of 1e-9 units does not wrap",
+			steps: []step{addAll(burst("big", "u9", 0, 6, 5*time.Second, 9223372036))},
+			want:  []schemas.FraudAlert{velocity("u9", 5, time.Minute, burst("big", "u9", 0, 6, 5*time.Second, 9223372036)...)},
+		},
+		{
 			name:  "anomaly fires on the outlier only, after S purchases",
 			steps: []step{addAll(baseline, []schemas.Event{atLimit, outlier, after}, early)},
 			want:  []schemas.FraudAlert{anomaly("u2", outlier, 4, 15, 0)},
