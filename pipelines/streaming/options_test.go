@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/transforms/decode"
+	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 // defaults returns Options as the flags leave them when none is given.
@@ -119,6 +121,15 @@ func TestOptionsValidate(t *testing.T) {
 		{"no output directory", func(o *Options) { o.OutputDirectory = "" }, "outputDirectory"},
 		{"negative generated events", func(o *Options) { o.GenerateEvents = -1 }, "generateEvents"},
 		{"zero progress interval", func(o *Options) { o.ProgressInterval = 0 }, "progressInterval"},
+		// Issue 8 item 12: every duration added to an event time stays within decode's margin.
+		{"lateness of two years", func(o *Options) { o.AllowedLateness, o.Accumulation = decode.MaxStageDuration, windowing.Discarding }, ""},
+		{"lateness over two years", func(o *Options) { o.AllowedLateness = decode.MaxStageDuration + time.Hour }, "allowedLateness"},
+		{"out-of-orderness over two years", func(o *Options) { o.MaxOutOfOrderness = 200 * 365 * 24 * time.Hour }, "maxOutOfOrderness"},
+		{"dedup horizon over two years", func(o *Options) { o.DedupHorizon = decode.MaxStageDuration + 1 }, "dedupHorizon"},
+		{"fraud state TTL over two years", func(o *Options) { o.FraudStateTTL = decode.MaxStageDuration + 1 }, "fraudStateTtl"},
+		{"fraud velocity window over two years", func(o *Options) {
+			o.FraudVelocityWindow, o.FraudStateTTL = decode.MaxStageDuration+1, decode.MaxStageDuration+1
+		}, "fraudVelocityWindow"},
 		{"first bad flag wins", func(o *Options) { o.OutputDirectory = ""; o.DedupHorizon = 0 }, "dedupHorizon"},
 	}
 	for _, tt := range tests {

@@ -23,6 +23,7 @@ import (
 func init() {
 	register.Function2x0(withEventTimestamp)
 	register.Function2x1(describe)
+	register.Function1x1(describeDead)
 }
 
 // fakeClock is a clock the test moves by hand.
