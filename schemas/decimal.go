@@ -15,8 +15,10 @@ type Decimal int64
 const DecimalScale = 1_000_000_000
 
 var (
-	errDecimalSyntax   = errors.New("not a decimal number")
-	errDecimalRange    = errors.New("decimal out of range")
+	errDecimalSyntax = errors.New("not a decimal number")
+	errDecimalRange  = errors.New("decimal out of range")
+	// ErrDecimalRange is ParseDecimal's error for a value above MaxDecimal.
+	ErrDecimalRange    = errDecimalRange
 	errDecimalNegative = errors.New("decimal is negative")
 	errDecimalDigits   = errors.New("more than 9 fractional digits")
 )
@@ -111,7 +113,11 @@ func (d Decimal) append(b []byte) []byte {
 		u = uint64(-d)
 	}
 	b = strconv.AppendUint(b, u/DecimalScale, 10)
-	f := u % DecimalScale
+	return appendFraction(b, u%DecimalScale)
+}
+
+// appendFraction appends f (< DecimalScale) as ".ddd" without trailing zeros, nothing for 0.
+func appendFraction(b []byte, f uint64) []byte {
 	if f == 0 {
 		return b
 	}
@@ -150,20 +156,26 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 }
 
 // Mul returns d × r rounded half up to 9 fractional digits, for non-negative values (amounts
-// times currency rates). It saturates instead of overflowing.
+// times currency rates). It saturates at MaxDecimal; MulChecked reports that instead.
 func (d Decimal) Mul(r Decimal) Decimal {
+	p, _ := d.MulChecked(r)
+	return p
+}
+
+// MulChecked is Mul, with false (and MaxDecimal) when the product exceeds MaxDecimal.
+func (d Decimal) MulChecked(r Decimal) (Decimal, bool) {
 	if d <= 0 || r <= 0 {
-		return 0
+		return 0, true
 	}
 	hi, lo := bits.Mul64(uint64(d), uint64(r))
 	lo, carry := bits.Add64(lo, DecimalScale/2, 0)
 	hi += carry
 	if hi >= DecimalScale {
-		return math.MaxInt64
+		return MaxDecimal, false
 	}
 	q, _ := bits.Div64(hi, lo, DecimalScale)
 	if q > math.MaxInt64 {
-		return math.MaxInt64
+		return MaxDecimal, false
 	}
-	return Decimal(q)
+	return Decimal(q), true
 }

@@ -32,8 +32,8 @@ type ProductMetric struct {
 	Carts         int64   `json:"carts"`
 	Purchases     int64   `json:"purchases"`
 	Refunds       int64   `json:"refunds"`
-	RevenueUSD    Decimal `json:"revenue_usd"`
-	RefundsUSD    Decimal `json:"refunds_usd"`
+	RevenueUSD    Numeric `json:"revenue_usd"`
+	RefundsUSD    Numeric `json:"refunds_usd"`
 	DistinctUsers int64   `json:"distinct_users"`
 }
 

@@ -29,10 +29,10 @@ type FraudAlert struct {
 	EvidenceStart time.Time       `json:"evidence_start"`
 	EvidenceEnd   time.Time       `json:"evidence_end"`
 	Purchases     []AlertPurchase `json:"purchases"`
-	TotalUSD      Decimal         `json:"total_usd"`
+	TotalUSD      Numeric         `json:"total_usd"`
 	// The anomaly rule's baseline: the user's purchases before the outlier and their mean.
 	BaselinePurchases int64   `json:"baseline_purchases,omitzero"`
-	BaselineMeanUSD   Decimal `json:"baseline_mean_usd,omitzero"`
+	BaselineMeanUSD   Numeric `json:"baseline_mean_usd,omitzero"`
 	Details           string  `json:"details"`
 }
 

@@ -29,7 +29,7 @@ type UserSession struct {
 	PageViews       int64     `json:"page_views"`
 	Carts           int64     `json:"carts"`
 	Purchases       int64     `json:"purchases"`
-	RevenueUSD      Decimal   `json:"revenue_usd"`
+	RevenueUSD      Numeric   `json:"revenue_usd"`
 	Converted       bool      `json:"converted"`
 	FirstProduct    string    `json:"first_product,omitempty"`
 	LastProduct     string    `json:"last_product,omitempty"`

@@ -27,7 +27,7 @@ type RankedProduct struct {
 	ProductID  string  `json:"product_id"`
 	Category   string  `json:"category"`
 	Purchases  int64   `json:"purchases"`
-	RevenueUSD Decimal `json:"revenue_usd"`
+	RevenueUSD Numeric `json:"revenue_usd"`
 }
 
 func encodeTrendingProducts(v TrendingProducts) ([]byte, error) { return json.Marshal(v) }

@@ -37,6 +37,7 @@ var tableTypes = []tableType{
 var (
 	timeType    = reflect.TypeFor[time.Time]()
 	decimalType = reflect.TypeFor[Decimal]()
+	numericType = reflect.TypeFor[Numeric]()
 	rawJSONType = reflect.TypeFor[json.RawMessage]()
 )
 
@@ -87,7 +88,7 @@ func bqSchemaOf(t *testing.T, typ reflect.Type) []TableField {
 		switch {
 		case ft == timeType:
 			col.Type = "TIMESTAMP"
-		case ft == decimalType:
+		case ft == decimalType, ft == numericType:
 			col.Type = "NUMERIC"
 		case ft == rawJSONType, ft.Kind() == reflect.Map:
 			col.Type = "JSON"
@@ -216,7 +217,7 @@ func TestRowsLoadIntoTables(t *testing.T) {
 		{"product metric", TableProductMetrics, ProductMetric{
 			Pane:      Pane{WindowStart: at, WindowEnd: at.Add(time.Minute), PaneIndex: 1, PaneTiming: PaneLate, IsFinal: true},
 			ProductID: "p-0001", Category: "books", Views: 10, Carts: 3, Purchases: 2, Refunds: 1,
-			RevenueUSD: 5 * DecimalScale, RefundsUSD: DecimalScale / 4, DistinctUsers: 7,
+			RevenueUSD: NumericOf(5 * DecimalScale), RefundsUSD: NumericOf(DecimalScale / 4), DistinctUsers: 7,
 		}},
 		{"zero product metric", TableProductMetrics, ProductMetric{}},
 		{"dead letter", TableDeadLetters, DeadLetter{

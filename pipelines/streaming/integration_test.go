@@ -205,9 +205,9 @@ func TestStreamingPipelineOnEmulator(t *testing.T) {
 		w0 := schemas.Pane{WindowStart: t0, WindowEnd: t0.Add(time.Minute), PaneTiming: schemas.PaneOnTime, IsFinal: true}
 		w1 := schemas.Pane{WindowStart: t0.Add(time.Minute), WindowEnd: t0.Add(2 * time.Minute), PaneTiming: schemas.PaneOnTime, IsFinal: true}
 		want := []schemas.ProductMetric{
-			{Pane: w0, ProductID: "p-0001", Category: "books", Views: 1, Carts: 1, Purchases: 1, RevenueUSD: dec("22"), DistinctUsers: 1},
-			{Pane: w0, ProductID: "p-0002", Category: "toys", Purchases: 1, RevenueUSD: dec("10"), DistinctUsers: 1},
-			{Pane: w1, ProductID: "p-0001", Category: "books", Views: 1, Refunds: 1, RefundsUSD: dec("5"), DistinctUsers: 2},
+			{Pane: w0, ProductID: "p-0001", Category: "books", Views: 1, Carts: 1, Purchases: 1, RevenueUSD: schemas.NumericOf(dec("22")), DistinctUsers: 1},
+			{Pane: w0, ProductID: "p-0002", Category: "toys", Purchases: 1, RevenueUSD: schemas.NumericOf(dec("10")), DistinctUsers: 1},
+			{Pane: w1, ProductID: "p-0001", Category: "books", Views: 1, Refunds: 1, RefundsUSD: schemas.NumericOf(dec("5")), DistinctUsers: 2},
 		}
 		got := readRows[schemas.ProductMetric](t, out, schemas.TableProductMetrics)
 		sortBy := cmpopts.SortSlices(func(a, b schemas.ProductMetric) bool {

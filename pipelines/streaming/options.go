@@ -1,12 +1,14 @@
 package streaming
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
 	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/transforms/decode"
 	"github.com/tributary-dev/tributary/transforms/fraud"
 	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/sessions"
@@ -92,6 +94,21 @@ func (o Options) Validate() error {
 	for _, more := range []map[string]func() string{o.Windowing(*runners.Runner).Rules(), o.Sessions().Rules(), o.Fraud().Rules(), o.Privacy().Rules()} {
 		for flag, rule := range more {
 			rules[flag] = rule
+		}
+	}
+	// Each duration a stage adds to an event time stays within decode's margin, so no window,
+	// session or timer of an accepted event leaves what int64 nanoseconds and the sinks hold.
+	for flag, d := range map[string]time.Duration{"maxOutOfOrderness": o.MaxOutOfOrderness, "allowedLateness": o.AllowedLateness,
+		"dedupHorizon": o.DedupHorizon, "fraudVelocityWindow": o.FraudVelocityWindow, "fraudStateTtl": o.FraudStateTTL} {
+		rule := rules[flag]
+		rules[flag] = func() string {
+			if msg := rule(); msg != "" {
+				return msg
+			}
+			if d > decode.MaxStageDuration {
+				return fmt.Sprintf("must be at most %v", decode.MaxStageDuration)
+			}
+			return ""
 		}
 	}
 	return options.Validate(o, rules)

@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/transforms/decode"
+	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 // defaults returns Options as the flags leave them when none is given.
@@ -125,6 +127,15 @@ func TestOptionsValidate(t *testing.T) {
 		{"zero progress interval", func(o *Options) { o.ProgressInterval = 0 }, "progressInterval"},
 		{"session cap below the gap", func(o *Options) { o.SessionGap, o.MaxSessionDuration = time.Hour, 30*time.Minute }, "maxSessionDuration"},
 		{"session cap over a week", func(o *Options) { o.MaxSessionDuration = 169 * time.Hour }, "maxSessionDuration"},
+		// Issue 8 item 12: every duration added to an event time stays within decode's margin.
+		{"lateness of two years", func(o *Options) { o.AllowedLateness, o.Accumulation = decode.MaxStageDuration, windowing.Discarding }, ""},
+		{"lateness over two years", func(o *Options) { o.AllowedLateness = decode.MaxStageDuration + time.Hour }, "allowedLateness"},
+		{"out-of-orderness over two years", func(o *Options) { o.MaxOutOfOrderness = 200 * 365 * 24 * time.Hour }, "maxOutOfOrderness"},
+		{"dedup horizon over two years", func(o *Options) { o.DedupHorizon = decode.MaxStageDuration + 1 }, "dedupHorizon"},
+		{"fraud state TTL over two years", func(o *Options) { o.FraudStateTTL = decode.MaxStageDuration + 1 }, "fraudStateTtl"},
+		{"fraud velocity window over two years", func(o *Options) {
+			o.FraudVelocityWindow, o.FraudStateTTL = decode.MaxStageDuration+1, decode.MaxStageDuration+1
+		}, "fraudVelocityWindow"},
 		{"first bad flag wins", func(o *Options) { o.OutputDirectory = ""; o.DedupHorizon = 0 }, "dedupHorizon"},
 	}
 	for _, tt := range tests {

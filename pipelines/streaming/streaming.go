@@ -90,11 +90,12 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	decoded := decode.Decode(s, msgs, decode.Config{MaxOutOfOrderness: o.MaxOutOfOrderness, AllowedLateness: o.AllowedLateness})
 	// Tokenize first, so dedup state, every table and the alerts topic only see tokens.
 	unique := dedup.Dedup(s, privacy.Tokenize(s, decoded.Events, o.Privacy()), dedup.Config{Horizon: o.DedupHorizon})
-	events := enrich.Enrich(s, unique, enrich.Config{
+	enriched := enrich.Enrich(s, unique, enrich.Config{
 		ProductCatalog:  o.ProductCatalog,
 		CurrencyRates:   o.CurrencyRates,
 		RefreshInterval: o.ReferenceRefresh,
 	})
+	events := enriched.Events
 	w := o.Windowing(*runners.Runner)
 	metrics := aggregate.ProductMetrics(s, events, aggregate.Config{WindowDuration: o.WindowDuration, Windowing: w.Trigger})
 	trending := aggregate.TrendingProducts(s, events, aggregate.TrendingConfig{Window: w.Trending(), Windowing: w.Trigger, TopN: w.TrendingTopN})
@@ -103,7 +104,7 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	fc.PubsubEndpoint = cfg.AlertsTopicEndpoint
 	alerts := fraud.Detect(s, events, fc)
 
-	dead := decoded.DeadLetters
+	dead := beam.Flatten(s, decoded.DeadLetters, enriched.DeadLetters)
 	toTopic := dead
 	if o.OutputDataset == "" {
 		bigquery.WriteFiles(s, events, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})

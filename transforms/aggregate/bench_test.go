@@ -70,7 +70,7 @@ func (metricCombineFn) MergeAccumulators(a, b metricAccum) metricAccum {
 
 func (metricCombineFn) ExtractOutput(a metricAccum) schemas.ProductMetric {
 	return schemas.ProductMetric{Category: a.Category, Views: a.Views, Carts: a.Carts, Purchases: a.Purchases, Refunds: a.Refunds,
-		RevenueUSD: schemas.Decimal(a.Revenue), RefundsUSD: schemas.Decimal(a.RefundsUSD), DistinctUsers: int64(len(a.Users))}
+		RevenueUSD: schemas.NumericOf(schemas.Decimal(a.Revenue)), RefundsUSD: schemas.NumericOf(schemas.Decimal(a.RefundsUSD)), DistinctUsers: int64(len(a.Users))}
 }
 
 func withKey(pane beam.PaneInfo, product string, m schemas.ProductMetric) schemas.ProductMetric {
@@ -132,7 +132,7 @@ func init() {
 // alternative of TrendingProducts.
 func purchaseAsTotal(e schemas.Event, emit func(string, ProductTotal)) {
 	if e.EventType == schemas.Purchase {
-		emit(rankingKey, ProductTotal{ProductID: e.ProductID, Category: e.Category, Purchases: 1, RevenueUSD: int64(e.AmountUSD)})
+		emit(rankingKey, ProductTotal{ProductID: e.ProductID, Category: e.Category, Purchases: 1, RevenueUSD: schemas.NumericOf(e.AmountUSD)})
 	}
 }
 

@@ -147,10 +147,10 @@ func (fn *productMetricFn) ProcessElement(ctx context.Context, pane beam.PaneInf
 			row.Carts++
 		case schemas.Purchase:
 			row.Purchases++
-			row.RevenueUSD += schemas.Decimal(c.AmountUSD)
+			row.RevenueUSD = row.RevenueUSD.AddDecimal(schemas.Decimal(c.AmountUSD))
 		case schemas.Refund:
 			row.Refunds++
-			row.RefundsUSD += schemas.Decimal(c.AmountUSD)
+			row.RefundsUSD = row.RefundsUSD.AddDecimal(schemas.Decimal(c.AmountUSD))
 		}
 		users[c.UserID] = struct{}{}
 	}

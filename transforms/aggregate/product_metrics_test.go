@@ -54,6 +54,14 @@ func dec(s string) schemas.Decimal {
 	return d
 }
 
+func num(s string) schemas.Numeric {
+	n, err := schemas.ParseNumeric(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
 func TestProductMetrics(t *testing.T) {
 	late := ev("late", schemas.Purchase, "u1", "p1", 10*time.Second, "99")
 	late.Late = true
@@ -89,8 +97,8 @@ func TestProductMetrics(t *testing.T) {
 			},
 			want: []schemas.ProductMetric{
 				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Views: 2, Carts: 1, Purchases: 2, Refunds: 1,
-					RevenueUSD: dec("20"), RefundsUSD: dec("5.5"), DistinctUsers: 2},
-				{Pane: onTime(t0, time.Minute), ProductID: "p2", Category: "books", Purchases: 1, RevenueUSD: dec("10"), DistinctUsers: 1},
+					RevenueUSD: num("20"), RefundsUSD: num("5.5"), DistinctUsers: 2},
+				{Pane: onTime(t0, time.Minute), ProductID: "p2", Category: "books", Purchases: 1, RevenueUSD: num("10"), DistinctUsers: 1},
 				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Views: 1, DistinctUsers: 1},
 			},
 			counters: map[string]int64{"product_metrics.no_product": 1, "aggregate.out": 3},
@@ -100,7 +108,7 @@ func TestProductMetrics(t *testing.T) {
 			window: 5 * time.Minute,
 			events: []schemas.Event{late, ev("1", schemas.Purchase, "u1", "p1", 0, "1.25")},
 			want: []schemas.ProductMetric{
-				{Pane: onTime(t0, 5*time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: dec("1.25"), DistinctUsers: 1},
+				{Pane: onTime(t0, 5*time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: num("1.25"), DistinctUsers: 1},
 			},
 			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 1},
 		},
@@ -109,10 +117,26 @@ func TestProductMetrics(t *testing.T) {
 			window: time.Minute,
 			events: []schemas.Event{closed, open, edge, ev("1", schemas.Purchase, "u1", "p1", 0, "1.25")},
 			want: []schemas.ProductMetric{
-				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Views: 1, Purchases: 1, RevenueUSD: dec("1.25"), DistinctUsers: 2},
-				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: dec("2"), DistinctUsers: 1},
+				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Views: 1, Purchases: 1, RevenueUSD: num("1.25"), DistinctUsers: 2},
+				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: num("2"), DistinctUsers: 1},
 			},
 			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 2},
+		},
+		{
+			// Issue 8 item 11: this sum wrapped to -1.709551616 in int64 units.
+			name:   "sums beyond an int64 of 1e-9 units do not wrap",
+			window: time.Minute,
+			events: []schemas.Event{
+				ev("1", schemas.Purchase, "u1", "p1", 0, "9223372036"),
+				ev("2", schemas.Purchase, "u2", "p1", time.Second, "9223372036"),
+				ev("3", schemas.Refund, "u1", "p1", 2*time.Second, "9223372036.854775807"),
+				ev("4", schemas.Refund, "u2", "p1", 3*time.Second, "9223372036.854775807"),
+			},
+			want: []schemas.ProductMetric{
+				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Purchases: 2, Refunds: 2,
+					RevenueUSD: num("18446744072"), RefundsUSD: num("18446744073.709551614"), DistinctUsers: 2},
+			},
+			counters: map[string]int64{"aggregate.out": 1},
 		},
 	}
 	for _, tc := range tests {
@@ -152,7 +176,7 @@ func TestProductMetricsPanes(t *testing.T) {
 	row := func(p schemas.Pane, views, purchases int64, revenue string, users int64) schemas.ProductMetric {
 		r := schemas.ProductMetric{Pane: p, ProductID: "p1", Category: "books", Views: views, Purchases: purchases, DistinctUsers: users}
 		if revenue != "" {
-			r.RevenueUSD = dec(revenue)
+			r.RevenueUSD = num(revenue)
 		}
 		return r
 	}

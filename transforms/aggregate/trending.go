@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/schemas/wire"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
@@ -19,6 +20,8 @@ import (
 func init() {
 	beam.RegisterType(reflect.TypeOf((*Purchase)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*ProductTotal)(nil)).Elem())
+	// Beam's schema coder would not see Numeric's unexported digits.
+	beam.RegisterCoder(reflect.TypeOf(ProductTotal{}), encodeProductTotal, decodeProductTotal)
 	register.DoFn3x0[context.Context, schemas.Event, func(string, Purchase)](&purchaseKeyFn{})
 	register.DoFn4x0[context.Context, string, func(*Purchase) bool, func(string, ProductTotal)](&productTotalFn{})
 	register.DoFn6x0[context.Context, beam.PaneInfo, beam.Window, string, func(*ProductTotal) bool, func(schemas.TrendingProducts)](&rankFn{})
@@ -52,7 +55,18 @@ type ProductTotal struct {
 	ProductID  string
 	Category   string
 	Purchases  int64
-	RevenueUSD int64 // schemas.Decimal units
+	RevenueUSD schemas.Numeric // a sum of Decimals: wider than one
+}
+
+func encodeProductTotal(t ProductTotal) []byte {
+	w := wire.Writer(make([]byte, 0, 32)).Str(t.ProductID).Str(t.Category).Int(t.Purchases)
+	return t.RevenueUSD.AppendWire(w)
+}
+
+func decodeProductTotal(b []byte) (ProductTotal, error) {
+	r := wire.NewReader(b)
+	t := ProductTotal{ProductID: r.Str(), Category: r.Str(), Purchases: r.Int(), RevenueUSD: schemas.ReadNumeric(r)}
+	return t, r.Done()
 }
 
 // Validate checks the window, the trigger and TopN; zero values stand for the defaults.
@@ -156,7 +170,7 @@ func (fn *productTotalFn) ProcessElement(_ context.Context, product string, purc
 	var p Purchase
 	for purchases(&p) {
 		t.Purchases++
-		t.RevenueUSD += p.AmountUSD
+		t.RevenueUSD = t.RevenueUSD.AddDecimal(schemas.Decimal(p.AmountUSD))
 		t.Category = betterCategory(t.Category, p.Category)
 	}
 	emit(rankingKey, t)
@@ -182,7 +196,7 @@ func (fn *rankFn) ProcessElement(ctx context.Context, pane beam.PaneInfo, w beam
 			byProduct[d.ProductID] = p
 		}
 		p.Purchases += d.Purchases
-		p.RevenueUSD += schemas.Decimal(d.RevenueUSD)
+		p.RevenueUSD = p.RevenueUSD.Add(d.RevenueUSD)
 		p.Category = betterCategory(p.Category, d.Category)
 	}
 	ranking := make([]schemas.RankedProduct, 0, len(byProduct))
@@ -204,7 +218,7 @@ func compareRanked(a, b schemas.RankedProduct) int {
 	if c := cmp.Compare(b.Purchases, a.Purchases); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(b.RevenueUSD, a.RevenueUSD); c != 0 {
+	if c := b.RevenueUSD.Cmp(a.RevenueUSD); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.ProductID, b.ProductID)

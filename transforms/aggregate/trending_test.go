@@ -22,7 +22,7 @@ func TestTrendingProducts(t *testing.T) {
 		return ev(id, schemas.Purchase, "u"+id, product, at, usd)
 	}
 	ranked := func(rank int64, product string, purchases int64, usd string) schemas.RankedProduct {
-		return schemas.RankedProduct{Rank: rank, ProductID: product, Category: "books", Purchases: purchases, RevenueUSD: dec(usd)}
+		return schemas.RankedProduct{Rank: rank, ProductID: product, Category: "books", Purchases: purchases, RevenueUSD: num(usd)}
 	}
 	row := func(p schemas.Pane, ranking ...schemas.RankedProduct) schemas.TrendingProducts {
 		return schemas.TrendingProducts{Pane: p, Ranking: ranking}
@@ -68,6 +68,19 @@ func TestTrendingProducts(t *testing.T) {
 				row(pane(at(5), 15*m, 0, schemas.PaneOnTime, true), ranked(1, "p1", 1, "10")),
 			},
 			counters: map[string]int64{"trending.out": 3},
+		},
+		{
+			// Issue 8 item 11: these sums wrapped in int64 units.
+			name:   "revenue beyond an int64 of 1e-9 units",
+			window: w10,
+			steps: []step{
+				add(buy("1", "p1", 6*m, "9223372036"), buy("2", "p1", 6*m, "9223372036"),
+					buy("3", "p2", 7*m, "9223372036.854775807"), buy("4", "p2", 7*m, "9223372036.854775807")),
+			},
+			want: []schemas.TrendingProducts{
+				row(pane(at(0), 10*m, 0, schemas.PaneOnTime, true), ranked(1, "p2", 2, "18446744073.709551614"), ranked(2, "p1", 2, "18446744072")),
+				row(pane(at(5), 10*m, 0, schemas.PaneOnTime, true), ranked(1, "p2", 2, "18446744073.709551614"), ranked(2, "p1", 2, "18446744072")),
+			},
 		},
 		{
 			name:   "ranked by purchases, then revenue, then product id; cut at top N",
@@ -181,7 +194,7 @@ func TestTrendingConfigValidate(t *testing.T) {
 func TestTrendingProductsCoder(t *testing.T) {
 	want := schemas.TrendingProducts{
 		Pane:    pane(t0, time.Hour, 3, schemas.PaneLate, true),
-		Ranking: []schemas.RankedProduct{{Rank: 1, ProductID: "p1", Category: "books", Purchases: 2, RevenueUSD: dec("19.99")}},
+		Ranking: []schemas.RankedProduct{{Rank: 1, ProductID: "p1", Category: "books", Purchases: 2, RevenueUSD: num("19.99")}},
 	}
 	typ := reflect.TypeOf(want)
 	var buf bytes.Buffer

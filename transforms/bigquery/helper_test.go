@@ -119,6 +119,6 @@ func metric(product string, pane int64, views int64) schemas.ProductMetric {
 	return schemas.ProductMetric{
 		Pane: schemas.Pane{WindowStart: t0.Truncate(time.Minute), WindowEnd: t0.Truncate(time.Minute).Add(time.Minute),
 			PaneIndex: pane, PaneTiming: schemas.PaneEarly},
-		ProductID: product, Category: "books", Views: views, RevenueUSD: dec("1.5"),
+		ProductID: product, Category: "books", Views: views, RevenueUSD: schemas.NumericOf(dec("1.5")),
 	}
 }

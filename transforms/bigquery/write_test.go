@@ -58,7 +58,7 @@ func TestWriteRowsArriveAsTheSchemaSays(t *testing.T) {
 			rows: []any{schemas.ProductMetric{
 				Pane:      schemas.Pane{WindowStart: t0.Truncate(time.Minute), WindowEnd: t0.Truncate(time.Minute).Add(time.Minute), PaneIndex: 3, PaneTiming: schemas.PaneLate, IsFinal: true},
 				ProductID: "p1", Category: "books", Views: 4, Carts: 3, Purchases: 2, Refunds: 1,
-				RevenueUSD: dec("123456789.987654321"), RefundsUSD: 0, DistinctUsers: 5,
+				RevenueUSD: schemas.NumericOf(dec("123456789.987654321")), DistinctUsers: 5,
 			}},
 			want: []bqtest.Row{{
 				"window_start": t0.Truncate(time.Minute), "window_end": t0.Truncate(time.Minute).Add(time.Minute),

@@ -31,6 +31,12 @@ const (
 	// the publish time (the source's schemas.Message.TimestampError says which).
 	ReasonInvalidTimestamp = "invalid_timestamp"
 	ReasonWriteFailed      = "write_failed"
+	// ReasonAmountOutOfRange: an amount, or its USD conversion, above schemas.MaxDecimal, the
+	// per-event cap that keeps every sum inside BigQuery NUMERIC.
+	ReasonAmountOutOfRange = "amount_out_of_range"
+	// ReasonEventTimeOutOfRange: an event_time outside decode.MinEventTime–MaxEventTime, the
+	// range every later stage can compute with (windows, sessions, timers) and write.
+	ReasonEventTimeOutOfRange = "event_time_out_of_range"
 )
 
 // MaxPayload is the most payload bytes a dead letter keeps. It equals decode's MaxPayload, so

@@ -1,6 +1,38 @@
 package decode
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/tributary-dev/tributary/transforms/deadletter"
+)
+
+// The event times decode accepts: [MinEventTime, MaxEventTime). Later stages compute with an
+// event time plus durations (window ends, trending windows, session gap and maximum duration,
+// allowed lateness, dedup horizon, fraud timers), sessions and fraud in int64 Unix nanoseconds,
+// which end at 2262-04-11, and every output row must marshal as JSON and load into BigQuery's
+// TIMESTAMP. An event outside the bounds would overflow one of these (an event in 2300 became
+// one in 1715) or make a window end in year 10000 that no sink can write, so it is dead-lettered
+// up front with reason event_time_out_of_range. The bounds leave a margin of more than 20 years
+// to int64 nanoseconds on both sides; the pipeline keeps each such duration at most
+// MaxStageDuration, so no sum of them leaves the margin. No real clickstream event lies
+// outside; a producer sending one has a broken clock or unit.
+var (
+	MinEventTime = time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxEventTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// MaxStageDuration bounds each duration a stage adds to an event time (see MaxEventTime): ten
+// of them stay within the 20-year margin.
+const MaxStageDuration = 2 * 365 * 24 * time.Hour
+
+func inEventTimeRange(t time.Time) bool { return !t.Before(MinEventTime) && t.Before(MaxEventTime) }
+
+func eventTimeRangeError(field, v string) *Error {
+	return &Error{Reason: deadletter.ReasonEventTimeOutOfRange, Field: field,
+		Msg: fmt.Sprintf("%s is outside %s to %s, the event times every stage can carry", quote(v),
+			MinEventTime.Format(time.RFC3339), MaxEventTime.Format(time.RFC3339))}
+}
 
 // parseEventTime parses an RFC 3339 time with a zone offset, exactly as the v1 schema's pattern
 // has it: YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), upper-case T and Z, fraction digits beyond

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -41,6 +42,13 @@ func FuzzParse(f *testing.F) {
 		`{"a":}`,
 		"",
 		"null",
+		// The extremes of item 12: the bounds, and the times that broke sessions and the sinks.
+		strings.Replace(pv(""), "2024-05-01T12:00:00Z", "2199-12-31T23:59:59.999999999Z", 1),
+		strings.Replace(pv(""), "2024-05-01T12:00:00Z", "1700-01-01T00:00:00Z", 1),
+		strings.Replace(pv(""), "2024-05-01T12:00:00Z", "2300-01-01T00:00:00Z", 1),
+		strings.Replace(pv(""), "2024-05-01T12:00:00Z", "9999-12-31T23:59:59Z", 1),
+		// And of item 11: the largest amount.
+		strings.Replace(purchase(""), `"amount":1`, `"amount":9223372036.854775807`, 1),
 	} {
 		f.Add([]byte(s))
 	}
@@ -86,6 +94,14 @@ func checkRejected(t *testing.T, data []byte, err error) {
 		if len(data) <= decode.MaxPayload {
 			t.Fatalf("Parse(%q): too_large for %d bytes", data, len(data))
 		}
+	case deadletter.ReasonAmountOutOfRange, deadletter.ReasonEventTimeOutOfRange:
+		if !json.Valid(data) {
+			t.Fatalf("Parse(%q): %s (%v) for invalid JSON", data, e.Reason, err)
+		}
+		if want := map[string]string{deadletter.ReasonAmountOutOfRange: "amount",
+			deadletter.ReasonEventTimeOutOfRange: "event_time"}[e.Reason]; e.Field != want {
+			t.Fatalf("Parse(%q): %s names field %q", data, e.Reason, e.Field)
+		}
 	case deadletter.ReasonInvalidSchema:
 		if !json.Valid(data) {
 			t.Fatalf("Parse(%q): invalid_schema (%v) for invalid JSON", data, err)
@@ -129,7 +145,7 @@ func checkAccepted(t *testing.T, data []byte, ev schemas.Event) {
 	case ev.EventType != schemas.PageView && ev.EventType != schemas.AddToCart &&
 		ev.EventType != schemas.Purchase && ev.EventType != schemas.Refund:
 		t.Fatalf("Parse(%q): event_type %q", data, ev.EventType)
-	case ev.EventTime.Location() != time.UTC || ev.EventTime.Year() < 1 || ev.EventTime.Year() > 9999:
+	case ev.EventTime.Location() != time.UTC || ev.EventTime.Before(decode.MinEventTime) || !ev.EventTime.Before(decode.MaxEventTime):
 		t.Fatalf("Parse(%q): event_time %v", data, ev.EventTime)
 	case ev.UserID == "":
 		t.Fatalf("Parse(%q): empty user_id", data)
@@ -252,6 +268,59 @@ func checkAccepted(t *testing.T, data []byte, ev schemas.Event) {
 	}
 	if diff := cmp.Diff(ev, decoded, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("Parse(%q): event changed through its Beam coder (-parsed +decoded):\n%s", data, diff)
+	}
+	checkDownstream(t, data, ev)
+}
+
+// stageSpan is the most any configuration adds to an event time on its way through the
+// pipeline: product_metrics and trending windows, session gap and maximum duration (each at
+// most 24h), plus allowed lateness, out-of-orderness, dedup horizon and the fraud velocity
+// window and state TTL (each at most decode.MaxStageDuration).
+const stageSpan = 4*24*time.Hour + 5*decode.MaxStageDuration
+
+// checkDownstream carries an accepted event through what later stages compute from it: the
+// windows and timers around its time in Beam's milliseconds and in the int64 nanoseconds of
+// sessions and fraud, sums with the largest other event, and every output row's JSON.
+func checkDownstream(t *testing.T, data []byte, ev schemas.Event) {
+	t.Helper()
+	for _, at := range []time.Time{ev.EventTime.Add(-stageSpan), ev.EventTime, ev.EventTime.Add(stageSpan)} {
+		if back := time.Unix(0, at.UnixNano()).UTC(); !back.Equal(at) {
+			t.Fatalf("Parse(%q): %v is %v in Unix nanoseconds (sessions, fraud)", data, at, back)
+		}
+		if ms := at.UnixMilli(); ms < int64(mtime.MinTimestamp) || ms > int64(mtime.EndOfGlobalWindowTime) {
+			t.Fatalf("Parse(%q): %v is outside Beam's timestamps", data, at)
+		}
+	}
+	// A window of 24h around the event, ending (with every margin) far inside year 9999.
+	start := ev.EventTime.Truncate(24 * time.Hour)
+	pane := schemas.Pane{WindowStart: start, WindowEnd: start.Add(stageSpan), PaneTiming: schemas.PaneLate}
+	amount := schemas.NumericOf(ev.Amount).AddDecimal(schemas.MaxDecimal) // with the largest other event
+	if amount.Cmp(schemas.NumericOf(ev.Amount)) < 0 || amount.Cmp(schemas.NumericOf(schemas.MaxDecimal)) < 0 {
+		t.Fatalf("Parse(%q): %s + %s = %s wrapped", data, ev.Amount, schemas.MaxDecimal, amount)
+	}
+	if usd, ok := ev.Amount.MulChecked(schemas.DecimalScale); !ok || usd != ev.Amount {
+		t.Fatalf("Parse(%q): %s × 1 = %s, %v", data, ev.Amount, usd, ok)
+	}
+	rows := []any{
+		schemas.ProductMetric{Pane: pane, ProductID: ev.ProductID, Purchases: 2, RevenueUSD: amount, RefundsUSD: amount},
+		schemas.TrendingProducts{Pane: pane, Ranking: []schemas.RankedProduct{{Rank: 1, ProductID: ev.ProductID, Purchases: 2, RevenueUSD: amount}}},
+		schemas.UserSession{Pane: pane, UserID: ev.UserID, SessionStart: ev.EventTime, SessionEnd: ev.EventTime.Add(stageSpan), RevenueUSD: amount},
+		schemas.FraudAlert{UserID: ev.UserID, DetectedAt: ev.EventTime.Add(stageSpan), EvidenceStart: ev.EventTime.Add(-stageSpan),
+			EvidenceEnd: ev.EventTime, TotalUSD: amount, BaselineMeanUSD: amount.Div(2),
+			Purchases: []schemas.AlertPurchase{{EventID: ev.EventID, EventTime: ev.EventTime, AmountUSD: ev.Amount}}},
+	}
+	for _, row := range rows {
+		b, err := json.Marshal(row)
+		if err != nil {
+			t.Fatalf("Parse(%q): the %T row of this event cannot be written: %v", data, row, err)
+		}
+		back := reflect.New(reflect.TypeOf(row))
+		if err := json.Unmarshal(b, back.Interface()); err != nil {
+			t.Fatalf("Parse(%q): the %T row %s does not read back: %v", data, row, b, err)
+		}
+		if diff := cmp.Diff(row, back.Elem().Interface(), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("Parse(%q): the %T row changed through JSON (-want +got):\n%s", data, row, diff)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -342,6 +343,10 @@ func (p *parser) field(bit uint16, name string, ev *schemas.Event) *Error {
 			p.fail(schemaError(name, "%s is not an RFC 3339 time with a zone offset in years 0001-9999 (like 2024-05-01T12:00:00Z)", quote(v)))
 			return nil
 		}
+		if !inEventTimeRange(t) {
+			p.fail(eventTimeRangeError(name, v))
+			return nil
+		}
 		ev.EventTime = t
 		p.have |= bit
 	case fUserID:
@@ -393,6 +398,11 @@ func (p *parser) field(bit uint16, name string, ev *schemas.Event) *Error {
 		}
 		// The bytes, not v: ParseDecimal would copy v to a []byte.
 		d, derr := schemas.ParseDecimalBytes(p.data[start:p.i])
+		if errors.Is(derr, schemas.ErrDecimalRange) {
+			p.fail(&Error{Reason: deadletter.ReasonAmountOutOfRange, Field: name,
+				Msg: fmt.Sprintf("%s is above %s, the per-event limit", clip(v), schemas.MaxDecimal)})
+			return nil
+		}
 		if derr != nil {
 			p.fail(schemaError(name, "%s is not an exact decimal: %v", quote(v), derr))
 			return nil

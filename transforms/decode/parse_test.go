@@ -193,6 +193,9 @@ func TestParseInvalid(t *testing.T) {
 		tooLarge = deadletter.ReasonTooLarge
 		badJSON  = deadletter.ReasonInvalidJSON
 		badSchem = deadletter.ReasonInvalidSchema
+
+		amountRange = deadletter.ReasonAmountOutOfRange
+		timeRange   = deadletter.ReasonEventTimeOutOfRange
 	)
 	nested := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 	tests := []struct {
@@ -270,7 +273,15 @@ func TestParseInvalid(t *testing.T) {
 		{"amount negative", pv(`"amount":-0.01`), badSchem, "amount", "-0.01 must be ≥ 0"},
 		{"amount with 10 decimals", pv(`"amount":1.1234567891`), badSchem, "amount", `"1.1234567891" is not an exact decimal: more than 9 fractional digits`},
 		{"amount as a string", pv(`"amount":"19.99"`), badSchem, "amount", "must be a number, got string"},
-		{"amount out of range", pv(`"amount":9223372036.854775808`), badSchem, "amount", "out of range"},
+		{"amount out of range", pv(`"amount":9223372036.854775808`), amountRange, "amount", "9223372036.854775808 is above 9223372036.854775807, the per-event limit"},
+		{"amount at NUMERIC's maximum", pv(`"amount":99999999999999999999999999999.999999999`), amountRange, "amount", "is above 9223372036.854775807"},
+		{"amount above NUMERIC's maximum", pv(`"amount":1e30`), amountRange, "amount", "1e30 is above"},
+		{"event_time on 9999-12-31", strings.Replace(pv(""), "2024-05-01T12:00:00Z", "9999-12-31T23:59:59Z", 1), timeRange, "event_time",
+			`"9999-12-31T23:59:59Z" is outside 1700-01-01T00:00:00Z to 2200-01-01T00:00:00Z`},
+		{"event_time in 2300 (past int64 nanoseconds)", strings.Replace(pv(""), "2024-05-01T12:00:00Z", "2300-01-01T00:00:00Z", 1), timeRange, "event_time", "is outside"},
+		{"event_time at the upper bound", strings.Replace(pv(""), "2024-05-01T12:00:00Z", "2200-01-01T00:00:00Z", 1), timeRange, "event_time", "is outside"},
+		{"event_time in 1600 (before int64 nanoseconds)", strings.Replace(pv(""), "2024-05-01T12:00:00Z", "1600-01-01T00:00:00Z", 1), timeRange, "event_time", "is outside"},
+		{"event_time just below the lower bound", strings.Replace(pv(""), "2024-05-01T12:00:00Z", "1700-01-01T00:30:00+01:00", 1), timeRange, "event_time", "is outside"},
 		{"currency lower case", pv(`"currency":"usd"`), badSchem, "currency", `"usd" is not an ISO 4217 code`},
 		{"currency too long", pv(`"currency":"EURO"`), badSchem, "currency", "not an ISO 4217 code"},
 		{"currency number", pv(`"currency":978`), badSchem, "currency", "must be a string, got number"},

@@ -16,13 +16,18 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/deadletter"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
 func init() {
-	register.DoFn4x0[context.Context, beam.EventTime, schemas.Event, func(beam.EventTime, schemas.Event)](&enrichFn{})
+	register.DoFn5x0[context.Context, beam.EventTime, schemas.Event, func(beam.EventTime, schemas.Event), func(schemas.DeadLetter)](&enrichFn{})
 	register.Emitter2[beam.EventTime, schemas.Event]()
+	register.Emitter1[schemas.DeadLetter]()
 }
+
+// Step is the step name enrich's dead letters carry.
+const Step = "enrich"
 
 // DefaultRefreshInterval is used when Config.RefreshInterval is zero.
 const DefaultRefreshInterval = 15 * time.Minute
@@ -76,12 +81,20 @@ func checkScheme(path string) (err error) {
 	return nil
 }
 
+// Output holds what Enrich produces.
+type Output struct {
+	Events      beam.PCollection // PCollection<schemas.Event>, enriched
+	DeadLetters beam.PCollection // PCollection<schemas.DeadLetter>, step "enrich"
+}
+
 // Enrich adds category, list price (USD) and the USD amount to each event; see
 // Reference.Apply. Events whose product or currency is unknown are counted as enrich.misses and
-// passed on, never dropped. Timestamps and windows are preserved.
+// passed on, never dropped. An event whose amount in USD would exceed schemas.MaxDecimal (the
+// per-event cap that keeps every sum within BigQuery NUMERIC) becomes a dead letter with reason
+// amount_out_of_range instead. Timestamps and windows are preserved.
 //
-// PCollection<schemas.Event> -> PCollection<schemas.Event>
-func Enrich(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection {
+// PCollection<schemas.Event> -> PCollection<schemas.Event>, PCollection<schemas.DeadLetter>
+func Enrich(s beam.Scope, events beam.PCollection, cfg Config) Output {
 	s = s.Scope("enrich.Enrich")
 	if err := cfg.Validate(); err != nil {
 		panic(fmt.Sprintf("enrich.Enrich: invalid config: %v", err))
@@ -89,11 +102,12 @@ func Enrich(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection 
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = DefaultRefreshInterval
 	}
-	return beam.ParDo(s, &enrichFn{
+	enriched, dead := beam.ParDo2(s, &enrichFn{
 		ProductCatalog:  cfg.ProductCatalog,
 		CurrencyRates:   cfg.CurrencyRates,
 		RefreshInterval: cfg.RefreshInterval,
 	}, events)
+	return Output{Events: enriched, DeadLetters: dead}
 }
 
 // enrichFn holds its own copy of the reference data; it is small (a catalog of thousands of
@@ -131,15 +145,22 @@ func (fn *enrichFn) use(ref *Reference) {
 
 // StartBundle refreshes between bundles, where a reload delays no element in flight. Beam
 // requires it to take the emitter ProcessElement takes; it emits nothing.
-func (fn *enrichFn) StartBundle(ctx context.Context, _ func(beam.EventTime, schemas.Event)) {
+func (fn *enrichFn) StartBundle(ctx context.Context, _ func(beam.EventTime, schemas.Event), _ func(schemas.DeadLetter)) {
 	fn.maybeRefresh(ctx)
 }
 
 // ProcessElement checks the clock too, since a streaming bundle can last long.
-func (fn *enrichFn) ProcessElement(ctx context.Context, ts beam.EventTime, e schemas.Event, emit func(beam.EventTime, schemas.Event)) {
+func (fn *enrichFn) ProcessElement(ctx context.Context, ts beam.EventTime, e schemas.Event,
+	emit func(beam.EventTime, schemas.Event), emitDead func(schemas.DeadLetter)) {
 	fn.maybeRefresh(ctx)
 	inCount.Inc(ctx, 1)
+	orig := e
 	m := fn.ref.apply(&e)
+	if m.usdRange {
+		emitDead(deadletter.FromEvent(ctx, Step, deadletter.ReasonAmountOutOfRange, orig,
+			fmt.Errorf("amount: %s %s is above %s USD, the per-event limit", e.Amount, e.Currency, schemas.MaxDecimal)))
+		return
+	}
 	if m.product || m.currency {
 		missCount.Inc(ctx, 1)
 	}

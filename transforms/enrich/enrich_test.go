@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ import (
 func init() {
 	register.Function2x0(withEventTimestamp)
 	register.Function2x1(describe)
+	register.Function1x1(describeDead)
 }
 
 // fakeClock is a clock the test moves by hand.
@@ -40,7 +42,7 @@ func process(t *testing.T, fn *enrichFn, e schemas.Event) schemas.Event {
 			t.Errorf("emitted timestamp %v, want %v", got, ts)
 		}
 		out = append(out, e)
-	})
+	}, func(d schemas.DeadLetter) { t.Errorf("dead letter %s: %s", d.Reason, d.Error) })
 	if len(out) != 1 {
 		t.Fatalf("emitted %d elements, want 1", len(out))
 	}
@@ -63,7 +65,7 @@ func TestRefresh(t *testing.T) {
 	type view struct{ Category, ListPrice, AmountUSD string }
 	check := func(step string, want view) {
 		t.Helper()
-		fn.StartBundle(ctx, nil)
+		fn.StartBundle(ctx, nil, nil)
 		got := process(t, fn, event)
 		if diff := cmp.Diff(want, view{got.Category, got.ListPrice.String(), got.AmountUSD.String()}); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", step, diff)
@@ -156,6 +158,15 @@ func describe(ts beam.EventTime, e schemas.Event) string {
 		e.EventID, ts.ToTime().UTC().Format(time.RFC3339Nano), e.Category, e.ListPrice, e.AmountUSD, e.Currency)
 }
 
+// describeDead renders a dead letter with the event id from its payload (the event as JSON).
+func describeDead(d schemas.DeadLetter) string {
+	var e schemas.Event
+	if err := json.Unmarshal(d.Payload, &e); err != nil {
+		return "payload: " + err.Error()
+	}
+	return fmt.Sprintf("%s %s %s: %s", d.Step, d.Reason, e.EventID, d.Error)
+}
+
 func TestEnrichPipeline(t *testing.T) {
 	at := time.Date(2025, 3, 14, 15, 9, 26, 535_000_000, time.UTC)
 	events := []schemas.Event{
@@ -164,6 +175,10 @@ func TestEnrichPipeline(t *testing.T) {
 		{EventID: "e3", EventType: schemas.AddToCart, EventTime: at.Add(-time.Hour), UserID: "u2", ProductID: "p-9999", Currency: "USD", SchemaVersion: 1},
 		{EventID: "e4", EventType: schemas.Refund, EventTime: at.Add(time.Minute), UserID: "u3", ProductID: "p-0002", Amount: 1500 * schemas.DecimalScale, Currency: "JPY", SchemaVersion: 1},
 		{EventID: "e5", EventType: schemas.Purchase, EventTime: at.Add(2 * time.Minute), UserID: "u3", ProductID: "p-0002", Amount: schemas.DecimalScale, Currency: "XAU", SchemaVersion: 1},
+		// Within the per-event cap in EUR, above it in USD: a dead letter, not a saturated amount.
+		{EventID: "e6", EventType: schemas.Purchase, EventTime: at, UserID: "u4", ProductID: "p-0001", Amount: 9223372036 * schemas.DecimalScale, Currency: "EUR", SchemaVersion: 1},
+		// The largest USD amount: kept exactly.
+		{EventID: "e7", EventType: schemas.Purchase, EventTime: at, UserID: "u4", ProductID: "p-0001", Amount: schemas.MaxDecimal, Currency: "USD", SchemaVersion: 1},
 	}
 	ref, err := LoadReference(context.Background(), shippedCatalog, shippedRates)
 	if err != nil {
@@ -173,13 +188,16 @@ func TestEnrichPipeline(t *testing.T) {
 
 	p, s := beam.NewPipelineWithRoot()
 	in := beam.ParDo(s, withEventTimestamp, beam.CreateList(s, events))
-	out := Enrich(s, in, Config{ProductCatalog: shippedCatalog, CurrencyRates: shippedRates, RefreshInterval: time.Hour})
-	passert.Equals(s, beam.ParDo(s, describe, out),
+	enriched := Enrich(s, in, Config{ProductCatalog: shippedCatalog, CurrencyRates: shippedRates, RefreshInterval: time.Hour})
+	passert.Equals(s, beam.ParDo(s, describeDead, enriched.DeadLetters),
+		`enrich amount_out_of_range e6: amount: 9223372036 EUR is above 9223372036.854775807 USD, the per-event limit`)
+	passert.Equals(s, beam.ParDo(s, describe, enriched.Events),
 		fmt.Sprintf(`e1 ts=2025-03-14T15:09:26.535Z category=%q list=%s usd=108.53 currency=EUR`, p1.category, p1.listPriceUSD),
 		`e2 ts=2025-03-14T16:09:26.535Z category="" list=0 usd=0 currency=USD`,
 		`e3 ts=2025-03-14T14:09:26.535Z category="unknown" list=0 usd=0 currency=USD`,
 		fmt.Sprintf(`e4 ts=2025-03-14T15:10:26.535Z category=%q list=%s usd=10.05 currency=JPY`, p2.category, p2.listPriceUSD),
 		fmt.Sprintf(`e5 ts=2025-03-14T15:11:26.535Z category=%q list=%s usd=0 currency=XAU`, p2.category, p2.listPriceUSD),
+		fmt.Sprintf(`e7 ts=2025-03-14T15:09:26.535Z category=%q list=%s usd=9223372036.854775807 currency=USD`, p1.category, p1.listPriceUSD),
 	)
 
 	res := ptest.RunAndValidate(t, p)
@@ -187,7 +205,8 @@ func TestEnrichPipeline(t *testing.T) {
 	for _, c := range res.Metrics().Query(func(r metrics.SingleResult) bool { return r.Namespace() == telemetry.Namespace }).Counters() {
 		counters[c.Name()] += c.Result()
 	}
-	want := map[string]int64{"enrich.in": 5, "enrich.out": 5, "enrich.misses": 2, "enrich.unknown_currency": 1}
+	want := map[string]int64{"enrich.in": 7, "enrich.out": 6, "enrich.misses": 2, "enrich.unknown_currency": 1,
+		"deadletter.amount_out_of_range": 1}
 	if diff := cmp.Diff(want, counters); diff != "" {
 		t.Errorf("counters (-want +got):\n%s", diff)
 	}

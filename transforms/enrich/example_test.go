@@ -17,5 +17,5 @@ func ExampleEnrich() {
 		CurrencyRates:   "gs://my-bucket/reference/currency_rates.csv",
 		RefreshInterval: 30 * time.Minute,
 	})
-	_, _ = p, enriched
+	_, _ = p, enriched.Events // enriched.DeadLetters: events whose USD amount is out of range
 }

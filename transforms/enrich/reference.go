@@ -59,13 +59,17 @@ func LoadReference(ctx context.Context, catalogPath, ratesPath string) (*Referen
 // Apply sets e's Category, ListPrice (USD) and AmountUSD, defaulting an empty Currency to USD.
 // It reports a miss when the product or the currency is not in the reference data; the event is
 // still usable (category "unknown", or no USD amount). A page_view without a product is not a
-// miss. Apply overwrites earlier enrichment, so applying twice is harmless.
+// miss. A USD amount above schemas.MaxDecimal is a miss too (Enrich dead-letters that event).
+// Apply overwrites earlier enrichment, so applying twice is harmless.
 func (r *Reference) Apply(e *schemas.Event) (miss bool) {
 	m := r.apply(e)
-	return m.product || m.currency
+	return m.product || m.currency || m.usdRange
 }
 
-type misses struct{ product, currency bool }
+// misses says what Apply could not do: the product or currency is unknown, or the USD amount
+// would exceed schemas.MaxDecimal, the per-event cap that keeps every sum inside NUMERIC (see
+// schemas.Numeric); such an event becomes a dead letter rather than carry a saturated amount.
+type misses struct{ product, currency, usdRange bool }
 
 func (r *Reference) apply(e *schemas.Event) (m misses) {
 	e.Category, e.ListPrice = "", 0
@@ -83,7 +87,8 @@ func (r *Reference) apply(e *schemas.Event) (m misses) {
 	if !ok {
 		m.currency = true
 	}
-	e.AmountUSD = e.Amount.Mul(rate) // 0 for an unknown currency
+	e.AmountUSD, ok = e.Amount.MulChecked(rate) // 0 for an unknown currency
+	m.usdRange = !ok
 	return m
 }
 
@@ -197,7 +202,11 @@ func loadCatalog(ctx context.Context, path string, rates map[string]schemas.Deci
 		if !ok {
 			return fmt.Errorf("currency %q of product %s is not in the currency rates", currency, id)
 		}
-		products[id] = product{category: category, listPriceUSD: price.Mul(rate)}
+		usd, ok := price.MulChecked(rate)
+		if !ok {
+			return fmt.Errorf("list_price %q of product %s is above %s USD", priceText, id, schemas.MaxDecimal)
+		}
+		products[id] = product{category: category, listPriceUSD: usd}
 		return nil
 	})
 	return products, err

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"math/big"
 	"slices"
 	"strconv"
@@ -191,19 +190,15 @@ func (fn *detectFn) evaluate(user string, h *history, p purchase) []schemas.Frau
 			h.BaselineStart = p.At
 		}
 		h.USDCount++
-		if p.AmountUSD > 0 && h.USDSum > math.MaxInt64-p.AmountUSD {
-			h.USDSum = math.MaxInt64 // saturate rather than wrap
-		} else {
-			h.USDSum += p.AmountUSD
-		}
+		h.USDSum = h.USDSum.AddDecimal(schemas.Decimal(p.AmountUSD))
 	}
 	return alerts
 }
 
 // exceeds reports amount > M × sum / count, exactly.
-func (fn *detectFn) exceeds(amount, sum, count int64) bool {
+func (fn *detectFn) exceeds(amount int64, sum schemas.Numeric, count int64) bool {
 	lhs := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(amount), big.NewInt(count)), big.NewInt(1))
-	rhs := new(big.Rat).Mul(fn.multiplier, new(big.Rat).SetInt64(sum))
+	rhs := new(big.Rat).Mul(fn.multiplier, new(big.Rat).SetInt(sum.Units()))
 	return lhs.Cmp(rhs) > 0
 }
 
@@ -220,14 +215,14 @@ func (fn *detectFn) velocityAlert(user string, recent []purchase) schemas.FraudA
 	}
 	for _, p := range recent {
 		a.Purchases = append(a.Purchases, alertPurchase(p))
-		a.TotalUSD += schemas.Decimal(p.AmountUSD)
+		a.TotalUSD = a.TotalUSD.AddDecimal(schemas.Decimal(p.AmountUSD))
 	}
 	a.AlertID = AlertID(user, a.Rule, a.Purchases)
 	return a
 }
 
 func (fn *detectFn) anomalyAlert(user string, h *history, p purchase) schemas.FraudAlert {
-	mean := schemas.Decimal(h.USDSum / h.USDCount)
+	mean := h.USDSum.Div(h.USDCount)
 	a := schemas.FraudAlert{
 		UserID:            user,
 		Rule:              schemas.RuleAmountAnomaly,
@@ -235,7 +230,7 @@ func (fn *detectFn) anomalyAlert(user string, h *history, p purchase) schemas.Fr
 		EvidenceStart:     nanos(h.BaselineStart),
 		EvidenceEnd:       nanos(p.At),
 		Purchases:         []schemas.AlertPurchase{alertPurchase(p)},
-		TotalUSD:          schemas.Decimal(p.AmountUSD),
+		TotalUSD:          schemas.NumericOf(schemas.Decimal(p.AmountUSD)),
 		BaselinePurchases: h.USDCount,
 		BaselineMeanUSD:   mean,
 		Details: fmt.Sprintf("%s USD is more than %v times the mean of %s USD over %d earlier purchases",

@@ -124,7 +124,7 @@ func velocity(user string, k int, window time.Duration, evs ...schemas.Event) sc
 		Details: fmt.Sprintf("%d purchases within %v, more than the limit of %d", len(evs), window, k)}
 	for _, e := range evs {
 		a.Purchases = append(a.Purchases, schemas.AlertPurchase{EventID: e.EventID, EventTime: e.EventTime, AmountUSD: e.AmountUSD})
-		a.TotalUSD += e.AmountUSD
+		a.TotalUSD = a.TotalUSD.AddDecimal(e.AmountUSD)
 	}
 	a.AlertID = AlertID(user, a.Rule, a.Purchases)
 	return a
@@ -135,8 +135,8 @@ func anomaly(user string, e schemas.Event, n, mean int64, start time.Duration) s
 	a := schemas.FraudAlert{UserID: user, Rule: schemas.RuleAmountAnomaly, DetectedAt: e.EventTime,
 		EvidenceStart: t0.Add(start), EvidenceEnd: e.EventTime,
 		Purchases:         []schemas.AlertPurchase{{EventID: e.EventID, EventTime: e.EventTime, AmountUSD: e.AmountUSD}},
-		TotalUSD:          e.AmountUSD,
-		BaselinePurchases: n, BaselineMeanUSD: schemas.Decimal(mean * schemas.DecimalScale),
+		TotalUSD:          schemas.NumericOf(e.AmountUSD),
+		BaselinePurchases: n, BaselineMeanUSD: schemas.NumericOf(schemas.Decimal(mean * schemas.DecimalScale)),
 		Details: fmt.Sprintf("%s USD is more than 3 times the mean of %s USD over %d earlier purchases",
 			e.AmountUSD, schemas.Decimal(mean*schemas.DecimalScale), n)}
 	a.AlertID = AlertID(user, a.Rule, a.Purchases)
@@ -177,6 +177,12 @@ func TestDetect(t *testing.T) {
 			steps: []step{addAll(burst("a", "u1", 0, 3, 5*time.Second, 10), // 0, 5, 10 s: 10 s apart
 				burst("b", "u1", time.Minute, 3, 4*time.Second, 10))}, // 60, 64, 68 s
 			want: []schemas.FraudAlert{velocity("u1", 2, 10*time.Second, burst("b", "u1", time.Minute, 3, 4*time.Second, 10)...)},
+		},
+		{
+			// Issue 8 item 11: the alert's total wrapped in int64 units.
+			name:  "a velocity alert's total beyond an int64 of 1e-9 units does not wrap",
+			steps: []step{addAll(burst("big", "u9", 0, 6, 5*time.Second, 9223372036))},
+			want:  []schemas.FraudAlert{velocity("u9", 5, time.Minute, burst("big", "u9", 0, 6, 5*time.Second, 9223372036)...)},
 		},
 		{
 			name:  "anomaly fires on the outlier only, after S purchases",
@@ -326,7 +332,7 @@ func TestStateCoders(t *testing.T) {
 		t.Errorf("purchase round trip = %+v, %v; want %+v", got, err, p)
 	}
 	h := history{Evaluated: true, Cursor: p, Recent: []purchase{p, {EventID: "x"}}, Disarmed: true,
-		USDCount: 3, USDSum: 1 << 40, BaselineStart: 9, Deferred: []purchase{{At: 1}}}
+		USDCount: 3, USDSum: schemas.NumericMax, BaselineStart: 9, Deferred: []purchase{{At: 1}}}
 	b := encodeHistory(h)
 	got, err := decodeHistory(b)
 	if err != nil {

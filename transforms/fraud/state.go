@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
@@ -39,7 +40,9 @@ type history struct {
 	// under the limit again.
 	Disarmed bool
 	// The anomaly baseline: purchases with a USD amount, their sum and the time of the first.
-	USDCount, USDSum, BaselineStart int64
+	USDCount      int64
+	USDSum        schemas.Numeric // a sum of Decimals: wider than one
+	BaselineStart int64
 	// Deferred are purchases read from the buffer whose evaluation time has not come yet.
 	Deferred []purchase
 }
@@ -79,13 +82,14 @@ func decodePurchase(b []byte) (purchase, error) {
 
 func encodeHistory(h history) []byte {
 	w := appendPurchase(wire.Writer(nil).Bool(h.Evaluated), h.Cursor)
-	w = appendPurchases(w, h.Recent).Bool(h.Disarmed).Int(h.USDCount).Int(h.USDSum).Int(h.BaselineStart)
+	w = appendPurchases(w, h.Recent).Bool(h.Disarmed).Int(h.USDCount)
+	w = h.USDSum.AppendWire(w).Int(h.BaselineStart)
 	return appendPurchases(w, h.Deferred)
 }
 
 func decodeHistory(b []byte) (history, error) {
 	r := wire.NewReader(b)
 	h := history{Evaluated: r.Bool(), Cursor: readPurchase(r), Recent: readPurchases(r), Disarmed: r.Bool(),
-		USDCount: r.Int(), USDSum: r.Int(), BaselineStart: r.Int(), Deferred: readPurchases(r)}
+		USDCount: r.Int(), USDSum: schemas.ReadNumeric(r), BaselineStart: r.Int(), Deferred: readPurchases(r)}
 	return h, r.Done()
 }

@@ -382,7 +382,7 @@ func (fn *sessionFn) row(user string, s *session, final bool) schemas.UserSessio
 		PageViews:       s.PageViews,
 		Carts:           s.Carts,
 		Purchases:       s.Purchases,
-		RevenueUSD:      schemas.Decimal(s.RevenueUSD),
+		RevenueUSD:      s.RevenueUSD,
 		Converted:       s.Purchases > 0,
 		FirstProduct:    s.FirstProduct,
 		LastProduct:     s.LastProduct,

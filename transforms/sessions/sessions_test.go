@@ -116,6 +116,7 @@ type want struct {
 	start, last                float64
 	events, views, carts, buys int64
 	revenue                    int64
+	revenueText                string // the revenue when it is beyond an int64 of units
 	first, lastProduct         string
 	pane                       int64
 	timing                     string
@@ -135,8 +136,15 @@ func (w want) row() schemas.UserSession {
 		UserID: w.user, SessionID: SessionID(w.user, at(w.start)), SessionStart: at(w.start), SessionEnd: at(w.last),
 		DurationSeconds: int64(at(w.last).Sub(at(w.start)) / time.Second),
 		Events:          w.events, PageViews: w.views, Carts: w.carts, Purchases: w.buys,
-		RevenueUSD: schemas.Decimal(w.revenue * schemas.DecimalScale), Converted: w.buys > 0,
+		RevenueUSD: schemas.NumericOf(schemas.Decimal(w.revenue * schemas.DecimalScale)), Converted: w.buys > 0,
 		FirstProduct: w.first, LastProduct: w.lastProduct,
+	}
+	if w.revenueText != "" {
+		n, err := schemas.ParseNumeric(w.revenueText)
+		if err != nil {
+			panic(err)
+		}
+		r.RevenueUSD = n
 	}
 	for _, s := range w.supersedes {
 		r.Supersedes = append(r.Supersedes, schemas.SessionRef{SessionID: SessionID(w.user, at(s))})
@@ -169,6 +177,26 @@ func TestUserSessions(t *testing.T) {
 				{user: "u2", start: 6, last: 6, events: 1, views: 1, timing: schemas.PaneOnTime, final: true},
 			},
 			counters: map[string]int64{"sessions.in": 6, "sessions.out": 3},
+		},
+		{
+			// Issue 8 item 11: the revenue wrapped to -1.709551616 in int64 units. The second
+			// pair meets only when a late event merges two sessions (absorb).
+			name: "revenue beyond an int64 of 1e-9 units does not wrap",
+			cfg:  Config{AllowedLateness: time.Hour},
+			steps: []step{
+				add(ev("a1", "u1", schemas.Purchase, 0, "p1", 9223372036), ev("a2", "u1", schemas.Purchase, 5, "p1", 9223372036)),
+				add(ev("b1", "u2", schemas.Purchase, 0, "p1", 9223372036), ev("b2", "u2", schemas.Purchase, 50, "p1", 9223372036)),
+				watermark(60),
+				add(ev("b3", "u2", schemas.PageView, 25, "", 0)),
+				watermark(200),
+			},
+			want: []want{
+				{user: "u1", start: 0, last: 5, events: 2, buys: 2, revenueText: "18446744072", first: "p1", lastProduct: "p1", timing: schemas.PaneOnTime},
+				{user: "u1", start: 0, last: 5, events: 2, buys: 2, revenueText: "18446744072", first: "p1", lastProduct: "p1", pane: 1, timing: schemas.PaneLate, final: true},
+				{user: "u2", start: 0, last: 0, events: 1, buys: 1, revenue: 9223372036, first: "p1", lastProduct: "p1", timing: schemas.PaneOnTime},
+				{user: "u2", start: 0, last: 50, events: 3, views: 1, buys: 2, revenueText: "18446744072", first: "p1", lastProduct: "p1", pane: 1, timing: schemas.PaneLate},
+				{user: "u2", start: 0, last: 50, events: 3, views: 1, buys: 2, revenueText: "18446744072", first: "p1", lastProduct: "p1", pane: 2, timing: schemas.PaneLate, final: true},
+			},
 		},
 		{
 			name: "events 25 minutes apart with the watermark moved in between are one session",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
@@ -46,8 +47,8 @@ func eventID(id string) uint64 {
 type session struct {
 	Start, Last                         int64 // first and last event time, Unix ns
 	Events, PageViews, Carts, Purchases int64
-	RevenueUSD                          int64
-	FirstAt, LastAt                     int64 // times of the first and last event naming a product
+	RevenueUSD                          schemas.Numeric // a sum of Decimals: wider than one
+	FirstAt, LastAt                     int64           // times of the first and last event naming a product
 	FirstID, LastID                     uint64
 	FirstProduct, LastProduct           string
 	IDs                                 []uint64 // event ids seen, to drop repeats
@@ -77,8 +78,8 @@ func decodeEventRecord(b []byte) (eventRecord, error) {
 func encodeUserState(u userState) []byte {
 	w := wire.Writer(nil).Int(u.Horizon).Uint(uint64(len(u.Sessions)))
 	for _, s := range u.Sessions {
-		w = w.Int(s.Start).Int(s.Last).Int(s.Events).Int(s.PageViews).Int(s.Carts).Int(s.Purchases).
-			Int(s.RevenueUSD).Int(s.FirstAt).Int(s.LastAt).Fixed(s.FirstID).Fixed(s.LastID).
+		w = w.Int(s.Start).Int(s.Last).Int(s.Events).Int(s.PageViews).Int(s.Carts).Int(s.Purchases)
+		w = s.RevenueUSD.AppendWire(w).Int(s.FirstAt).Int(s.LastAt).Fixed(s.FirstID).Fixed(s.LastID).
 			Str(s.FirstProduct).Str(s.LastProduct).Int(s.Version).Bool(s.Dirty)
 		w = w.Uint(uint64(len(s.IDs)))
 		for _, id := range s.IDs {
@@ -99,7 +100,7 @@ func decodeUserState(b []byte) (userState, error) {
 	u.Sessions = make([]session, 0, n)
 	for range n {
 		s := session{Start: r.Int(), Last: r.Int(), Events: r.Int(), PageViews: r.Int(), Carts: r.Int(),
-			Purchases: r.Int(), RevenueUSD: r.Int(), FirstAt: r.Int(), LastAt: r.Int(), FirstID: r.Fixed(),
+			Purchases: r.Int(), RevenueUSD: schemas.ReadNumeric(r), FirstAt: r.Int(), LastAt: r.Int(), FirstID: r.Fixed(),
 			LastID: r.Fixed(), FirstProduct: r.Str(), LastProduct: r.Str(), Version: r.Int(), Dirty: r.Bool()}
 		s.IDs = make([]uint64, r.Count(8))
 		for i := range s.IDs {
@@ -128,7 +129,7 @@ func newSession(e eventRecord) session {
 		s.Carts = 1
 	case kindPurchase:
 		s.Purchases = 1
-		s.RevenueUSD = e.AmountUSD
+		s.RevenueUSD = schemas.NumericOf(schemas.Decimal(e.AmountUSD))
 	}
 	if e.ProductID != "" {
 		s.FirstAt, s.LastAt, s.FirstID, s.LastID = e.At, e.At, e.ID, e.ID
@@ -144,7 +145,7 @@ func (s *session) absorb(o session) {
 	s.PageViews += o.PageViews
 	s.Carts += o.Carts
 	s.Purchases += o.Purchases
-	s.RevenueUSD += o.RevenueUSD
+	s.RevenueUSD = s.RevenueUSD.Add(o.RevenueUSD)
 	if o.FirstProduct != "" && (s.FirstProduct == "" || before(o.FirstAt, o.FirstID, s.FirstAt, s.FirstID)) {
 		s.FirstAt, s.FirstID, s.FirstProduct = o.FirstAt, o.FirstID, o.FirstProduct
 	}
