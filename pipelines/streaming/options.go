@@ -163,7 +163,7 @@ func (o Options) Sessions() sessions.Config {
 func (o Options) Fraud() fraud.Config {
 	return fraud.Config{VelocityCount: int(o.FraudVelocityCount), VelocityWindow: o.FraudVelocityWindow,
 		AnomalyMultiplier: o.FraudAnomalyMultiplier, AnomalyMinPurchases: int(o.FraudAnomalyMinPurchases),
-		StateTTL: o.FraudStateTTL, AllowedLateness: o.AllowedLateness, AlertsTopic: o.AlertsTopic}
+		StateTTL: o.FraudStateTTL, AllowedLateness: o.AllowedLateness}
 }
 
 // Privacy configures user id tokenization.

@@ -136,6 +136,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"fraud velocity window over two years", func(o *Options) {
 			o.FraudVelocityWindow, o.FraudStateTTL = decode.MaxStageDuration+1, decode.MaxStageDuration+1
 		}, "fraudVelocityWindow"},
+		{"alerts topic not a topic path", func(o *Options) { o.AlertsTopic = "alerts" }, "alertsTopic"},
+		{"dead-letter topic not a topic path", func(o *Options) { o.DeadLetterTopic = "projects/p/subscriptions/s" }, "deadLetterTopic"},
 		{"first bad flag wins", func(o *Options) { o.OutputDirectory = ""; o.DedupHorizon = 0 }, "dedupHorizon"},
 	}
 	for _, tt := range tests {

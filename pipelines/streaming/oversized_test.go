@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
 	"github.com/tributary-dev/tributary/transforms/deadletter"
 	tpubsub "github.com/tributary-dev/tributary/transforms/pubsub"
@@ -100,7 +99,7 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 			t.Fatalf("%d messages on the dead-letter topic, want 2", len(got))
 		}
 		for _, m := range got {
-			id := m.GetAttributes()[bigquery.AttrMessageID]
+			id := m.GetAttributes()[deadletter.AttrMessageID]
 			orig := oversized[id]
 			if size := proto.Size(&pubsubpb.PubsubMessage{Data: m.GetData(), Attributes: m.GetAttributes()}); size >= pubsubMaxMessage {
 				t.Errorf("message %s: %d bytes with attributes, over Pub/Sub's limit", id, size)
@@ -108,8 +107,8 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 			if !bytes.HasPrefix(orig, m.GetData()) || len(m.GetData()) > deadletter.MaxPayload {
 				t.Errorf("message %s: data of %d bytes is not the first %d of the original", id, len(m.GetData()), deadletter.MaxPayload)
 			}
-			if got, want := m.GetAttributes()[bigquery.AttrPayloadSize], strconv.Itoa(len(orig)); got != want {
-				t.Errorf("message %s: %s = %q, want %q", id, bigquery.AttrPayloadSize, got, want)
+			if got, want := m.GetAttributes()[deadletter.AttrPayloadSize], strconv.Itoa(len(orig)); got != want {
+				t.Errorf("message %s: %s = %q, want %q", id, deadletter.AttrPayloadSize, got, want)
 			}
 			if m.GetAttributes()["origin"] != "test" {
 				t.Errorf("message %s lost its original attributes: %v", id, m.GetAttributes())

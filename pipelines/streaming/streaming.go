@@ -100,36 +100,50 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	metrics := aggregate.ProductMetrics(s, events, aggregate.Config{WindowDuration: o.WindowDuration, Windowing: w.Trigger})
 	trending := aggregate.TrendingProducts(s, events, aggregate.TrendingConfig{Window: w.Trending(), Windowing: w.Trigger, TopN: w.TrendingTopN})
 	userSessions := sessions.UserSessions(s, events, o.Sessions())
-	fc := o.Fraud()
-	fc.PubsubEndpoint = cfg.AlertsTopicEndpoint
-	alerts := fraud.Detect(s, events, fc)
+	alerts := fraud.Detect(s, events, o.Fraud())
 
-	dead := beam.Flatten(s, decoded.DeadLetters, enriched.DeadLetters)
-	toTopic := dead
+	dead := []beam.PCollection{decoded.DeadLetters, enriched.DeadLetters}
+	if o.AlertsTopic != "" {
+		dead = append(dead, pubsub.Write(s, o.AlertsTopic, fraud.AlertMessages(s, alerts),
+			pubsub.WriteConfig{Endpoint: cfg.AlertsTopicEndpoint, Metrics: "alerts_topic"}))
+	}
+	var sinks deadletter.Sinks
 	if o.OutputDataset == "" {
-		bigquery.WriteFiles(s, events, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableEvents, RecordLag: true})
-		bigquery.WriteFiles(s, metrics, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableProductMetrics})
-		bigquery.WriteFiles(s, trending, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableTrendingProducts})
-		bigquery.WriteFiles(s, userSessions, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableUserSessions})
-		bigquery.WriteFiles(s, alerts, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableFraudAlerts})
-		bigquery.WriteFiles(s, deadletter.Rows(s, dead), bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
+		writeFiles := func(rows beam.PCollection, table string) {
+			bigquery.WriteFiles(s, rows, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: table,
+				RecordLag: table == schemas.TableEvents})
+		}
+		writeFiles(events, schemas.TableEvents)
+		writeFiles(metrics, schemas.TableProductMetrics)
+		writeFiles(trending, schemas.TableTrendingProducts)
+		writeFiles(userSessions, schemas.TableUserSessions)
+		writeFiles(alerts, schemas.TableFraudAlerts)
+		sinks.Table = func(s beam.Scope, dl beam.PCollection) beam.PCollection {
+			bigquery.WriteFiles(s, deadletter.Rows(s, dl), bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
+			return beam.PCollection{} // a failed file write fails its bundle
+		}
 	} else {
 		tables := cfg.BigQueryTables()
-		eventsDead := bigquery.Write(s, events, tables[schemas.TableEvents])
-		metricsDead := bigquery.Write(s, metrics, tables[schemas.TableProductMetrics])
-		trendingDead := bigquery.Write(s, trending, tables[schemas.TableTrendingProducts])
-		sessionsDead := bigquery.Write(s, userSessions, tables[schemas.TableUserSessions])
-		alertsDead := bigquery.Write(s, alerts, tables[schemas.TableFraudAlerts])
-		dead = beam.Flatten(s, dead, eventsDead, metricsDead, trendingDead, sessionsDead, alertsDead)
-		// Rows the dead_letters table refuses still reach the topic.
-		toTopic = beam.Flatten(s, dead, bigquery.Write(s, deadletter.Rows(s, dead), tables[schemas.TableDeadLetters]))
+		dead = append(dead,
+			bigquery.Write(s, events, tables[schemas.TableEvents]),
+			bigquery.Write(s, metrics, tables[schemas.TableProductMetrics]),
+			bigquery.Write(s, trending, tables[schemas.TableTrendingProducts]),
+			bigquery.Write(s, userSessions, tables[schemas.TableUserSessions]),
+			bigquery.Write(s, alerts, tables[schemas.TableFraudAlerts]))
+		sinks.Table = func(s beam.Scope, dl beam.PCollection) beam.PCollection {
+			return bigquery.Write(s, deadletter.Rows(s, dl), tables[schemas.TableDeadLetters])
+		}
 	}
 	if o.DeadLetterTopic != "" {
-		bigquery.PublishDeadLetters(s, toTopic, bigquery.DeadLetterTopicConfig{Topic: o.DeadLetterTopic, Endpoint: cfg.DeadLetterTopicEndpoint})
+		sinks.Topic = func(s beam.Scope, dl beam.PCollection) beam.PCollection {
+			return pubsub.Write(s, o.DeadLetterTopic, deadletter.Messages(s, dl),
+				pubsub.WriteConfig{Endpoint: cfg.DeadLetterTopicEndpoint, Metrics: "deadletter_topic"})
+		}
 	}
+	all := deadletter.Route(s, sinks, dead...)
 
 	return Outputs{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
-		UserSessions: userSessions, FraudAlerts: alerts, DeadLetters: dead}
+		UserSessions: userSessions, FraudAlerts: alerts, DeadLetters: all}
 }
 
 // BigQueryTables returns the Storage Write sink configuration of each table, for
@@ -148,9 +162,6 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	}
 	events := table(schemas.TableEvents, false)
 	events.RecordLag = true
-	dead := table(schemas.TableDeadLetters, false)
-	// A dead letter the table refuses must not vanish: without a topic to carry it, fail the bundle.
-	dead.FailOnRefusedRows = o.DeadLetterTopic == ""
 	return map[string]bigquery.Config{
 		schemas.TableEvents: events,
 		// CDC replaces a window's row by a later pane: right only when panes accumulate.
@@ -158,6 +169,6 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 		schemas.TableTrendingProducts: table(schemas.TableTrendingProducts, false),
 		schemas.TableUserSessions:     table(schemas.TableUserSessions, false),
 		schemas.TableFraudAlerts:      table(schemas.TableFraudAlerts, false),
-		schemas.TableDeadLetters:      dead,
+		schemas.TableDeadLetters:      table(schemas.TableDeadLetters, false),
 	}
 }

@@ -49,7 +49,7 @@ func (s Summary) Print(w io.Writer) error {
 	line("rows: product_metrics", c["product_metrics.out"], "")
 	line("rows: trending_products", c["trending_products.out"], "")
 	line("rows: user_sessions", c["user_sessions.out"], "")
-	line("rows: fraud_alerts", c["fraud_alerts.out"], fmt.Sprintf("%d published", c["fraud.published"]))
+	line("rows: fraud_alerts", c["fraud_alerts.out"], fmt.Sprintf("%d published", c["alerts_topic.out"]))
 	line("rows: dead_letters", c["dead_letters.out"], deadLetterReasons(c))
 	line("archive: messages / files", fmt.Sprintf("%d / %d", c["archive.out"], c["archive.files"]), "")
 	if s.Lag.Count > 0 {

@@ -68,10 +68,6 @@ type Config struct {
 	// fails and the runner retries it.
 	MaxRetries                 int
 	InitialBackoff, MaxBackoff time.Duration
-	// FailOnRefusedRows fails the bundle on a row BigQuery refuses instead of making it a dead
-	// letter: for a table whose dead letters have nowhere else to go (dead_letters without a
-	// dead-letter topic), so the input is redelivered rather than lost.
-	FailOnRefusedRows bool
 	// RecordLag records processing time minus the element timestamp in event_lag_ms (for the
 	// events table, whose element timestamps are event times).
 	RecordLag bool

@@ -9,8 +9,8 @@ import (
 )
 
 // Events go to the events table on the default stream, product metrics are upserted by
-// (window_start, product_id), and whatever BigQuery refuses joins the other dead letters on
-// their way to the dead_letters table and a Pub/Sub topic.
+// (window_start, product_id), and whatever BigQuery refuses joins the other dead letters, which
+// deadletter.Route sends to the dead_letters table (and what that refuses onwards).
 func ExampleWrite() {
 	p, s := beam.NewPipelineWithRoot()
 	// From the earlier steps: schemas.Event, schemas.ProductMetric and schemas.DeadLetter.
@@ -22,11 +22,7 @@ func ExampleWrite() {
 	}
 	eventsDead := bigquery.Write(s, events, table(schemas.TableEvents, false))
 	metricsDead := bigquery.Write(s, metrics, table(schemas.TableProductMetrics, true))
-	dead := beam.Flatten(s, decodeDead, eventsDead, metricsDead)
-
-	// A dead_letters row BigQuery refuses still reaches the topic.
-	dlCfg := table(schemas.TableDeadLetters, false)
-	tableDead := bigquery.Write(s, deadletter.Rows(s, dead), dlCfg)
-	bigquery.PublishDeadLetters(s, beam.Flatten(s, dead, tableDead),
-		bigquery.DeadLetterTopicConfig{Topic: "projects/my-project/topics/tributary-dead-letters"})
+	deadletter.Route(s, deadletter.Sinks{Table: func(s beam.Scope, dead beam.PCollection) beam.PCollection {
+		return bigquery.Write(s, deadletter.Rows(s, dead), table(schemas.TableDeadLetters, false))
+	}}, decodeDead, eventsDead, metricsDead)
 }

@@ -354,15 +354,10 @@ func (fn *writeFn) awaitOldest(ctx context.Context) error {
 	return fn.send(ctx, call)
 }
 
-// deadLetter records a refused row as a dead letter, or returns the error to fail the bundle
-// with under FailOnRefusedRows. The error names the table, the reason and the row's message id,
-// never the row: runners log bundle errors, and rows carry payloads and user ids.
+// deadLetter records a refused row as a dead letter (deadletter.Route decides where it goes,
+// and fails the bundle when nothing takes it).
 func (fn *writeFn) deadLetter(ctx context.Context, r pendingRow, reason string, err error) error {
 	fn.rowErrors.Inc(ctx, 1)
-	if fn.FailOnRefusedRows {
-		return fmt.Errorf("bigquery %s: row of message %q refused (%s) with no dead-letter destination: %w",
-			fn.TableName(), r.messageID, reason, err)
-	}
 	msg := schemas.Message{Data: r.json, Attributes: r.attributes, MessageID: r.messageID, PublishTime: r.publishTime}
 	fn.dead = append(fn.dead, deadRow{ts: r.ts, letter: deadletter.FromMessage(ctx, "bigquery."+fn.Schema, reason, msg, err)})
 	return nil

@@ -269,18 +269,6 @@ func TestWriteRefusedRowsBecomeDeadLetters(t *testing.T) {
 	}
 }
 
-func TestWriteFailOnRefusedRows(t *testing.T) {
-	srv := bqtest.Start(t)
-	serverTable(t, srv, schemas.TableEvents)
-	srv.RejectRows(schemas.TableEvents, func(r bqtest.Row) bool { return r["event_id"] == "e2" })
-	cfg := testConfig(srv, schemas.TableEvents)
-	cfg.FailOnRefusedRows = true
-	dead, err := writeBundles(t, cfg, []any{event("e1", "p1"), event("e2", "p1")})
-	if err == nil || !strings.Contains(err.Error(), ReasonRowError) || len(dead) > 0 {
-		t.Fatalf("error = %v, dead letters %v; want the bundle to fail with %s and no dead letter", err, letters(dead), ReasonRowError)
-	}
-}
-
 func TestWriteUpserts(t *testing.T) {
 	pk := []string{"window_start", "product_id"}
 	// metric's window is 12:00–12:01 on t0's day.

@@ -31,7 +31,7 @@
 // previous one starts afresh, and a timer at the last purchase + StateTTL clears the state, so
 // it is bounded by the active users.
 //
-// Alerts also go to a Pub/Sub topic when AlertsTopic is set (see PublishAlerts).
+// AlertMessages shapes alerts for a Pub/Sub topic (written with pubsub.Write).
 package fraud
 
 import (
@@ -39,7 +39,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -83,19 +82,12 @@ type Config struct {
 	// AllowedLateness is how long after the watermark a purchase is still evaluated in order
 	// (--allowedLateness); it delays every alert by as much.
 	AllowedLateness time.Duration
-	// AlertsTopic, projects/<project>/topics/<topic>, also receives every alert when set
-	// (--alertsTopic).
-	AlertsTopic string
-	// PubsubEndpoint (host:port) targets an emulator or test server for AlertsTopic.
-	PubsubEndpoint string
 }
 
 // Flags lists the flags this package owns, in the order Validate checks them; Validate checks
 // the shared --allowedLateness last.
 var Flags = []string{"fraudVelocityCount", "fraudVelocityWindow", "fraudAnomalyMultiplier",
-	"fraudAnomalyMinPurchases", "fraudStateTtl", "alertsTopic"}
-
-var topicPath = regexp.MustCompile(`^projects/[^/\s]+/topics/[^/\s]+$`)
+	"fraudAnomalyMinPurchases", "fraudStateTtl"}
 
 // Rules returns one check per flag of Flags, each returning what is wrong ("" when fine), for
 // the pipeline's options validation; --allowedLateness is shared and checked by the pipeline.
@@ -137,12 +129,6 @@ func (c Config) Rules() map[string]func() string {
 			}
 			return ""
 		},
-		"alertsTopic": func() string {
-			if c.AlertsTopic != "" && !topicPath.MatchString(c.AlertsTopic) {
-				return fmt.Sprintf("%q is not projects/<project>/topics/<topic>", c.AlertsTopic)
-			}
-			return ""
-		},
 	}
 }
 
@@ -180,7 +166,7 @@ func (c Config) withDefaults() Config {
 }
 
 // Detect applies the velocity and amount-anomaly rules to each user's purchases and emits one
-// alert per firing; with cfg.AlertsTopic set it also publishes them there. It panics on an
+// alert per firing. It panics on an
 // invalid cfg, as Beam's own transforms do at construction; call Validate first to report it.
 //
 // Detect: PCollection<schemas.Event> -> PCollection<schemas.FraudAlert>
@@ -202,9 +188,6 @@ func Detect(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection 
 		History:             state.MakeValueState[history]("history"),
 		Timer:               timers.InEventTime("fraud"),
 	}, keyed)
-	if cfg.AlertsTopic != "" {
-		PublishAlerts(s, alerts, PublishConfig{Topic: cfg.AlertsTopic, Endpoint: cfg.PubsubEndpoint})
-	}
 	return alerts
 }
 

@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/tributary-dev/tributary/schemas"
-	pubsubio "github.com/tributary-dev/tributary/transforms/pubsub"
+	"github.com/tributary-dev/tributary/transforms/pubsub"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -250,7 +250,7 @@ func newTopic(t *testing.T, opts ...pstest.ServerReactorOption) (*pstest.Server,
 	srv := pstest.NewServer(opts...)
 	t.Cleanup(func() { srv.Close() })
 	topic := "projects/test/topics/alerts"
-	c, err := pubsubio.NewClient(t.Context(), topic, srv.Addr)
+	c, err := pubsub.NewClient(t.Context(), topic, srv.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,10 +261,29 @@ func newTopic(t *testing.T, opts ...pstest.ServerReactorOption) (*pstest.Server,
 	return srv, topic
 }
 
-func TestDetectPublishesAlerts(t *testing.T) {
+// runPublishing runs Detect into AlertMessages and pubsub.Write, as the streaming pipeline wires
+// an alerts topic.
+func runPublishing(t *testing.T, steps []step, topic, endpoint string) ([]schemas.FraudAlert, map[string]int64, error) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	alerts := Detect(s, teststream.Create(s, stream(t, steps)), Config{})
+	beam.ParDo0(s, &collectFn{ID: t.Name()}, alerts)
+	pubsub.Write(s, topic, AlertMessages(s, alerts), pubsub.WriteConfig{Endpoint: endpoint, Metrics: "alerts_topic",
+		PublishTimeout: 5 * time.Second})
+	collectedMu.Lock()
+	delete(collected, t.Name())
+	collectedMu.Unlock()
+	pr, err := ptest.RunWithMetrics(p)
+	collectedMu.Lock()
+	got := slices.Clone(collected[t.Name()])
+	collectedMu.Unlock()
+	return got, telemetry.FromPipeline(pr).Counters, err
+}
+
+func TestAlertsArePublished(t *testing.T) {
 	srv, topic := newTopic(t)
 	steps := []step{addAll(burst("a", "u1", 0, 6, time.Second, 10), burst("b", "u2", 0, 6, time.Second, 10))}
-	got, counters, err := run(t, steps, Config{AlertsTopic: topic, PubsubEndpoint: srv.Addr})
+	got, counters, err := runPublishing(t, steps, topic, srv.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,15 +307,15 @@ func TestDetectPublishesAlerts(t *testing.T) {
 	if diff := cmp.Diff(got, published, byID); diff != "" {
 		t.Errorf("published alerts (-rows +published):\n%s", diff)
 	}
-	if counters["fraud.published"] != 2 {
-		t.Errorf("fraud.published = %d, want 2", counters["fraud.published"])
+	if counters["alerts_topic.out"] != 2 {
+		t.Errorf("alerts_topic.out = %d, want 2", counters["alerts_topic.out"])
 	}
 }
 
-func TestDetectFailsWhenPublishFails(t *testing.T) {
+func TestAlertPublishFailureFailsTheBundle(t *testing.T) {
 	srv, topic := newTopic(t, pstest.WithErrorInjection("Publish", codes.PermissionDenied, "no publishing today"))
 	steps := []step{addAll(burst("a", "u1", 0, 6, time.Second, 10))}
-	_, _, err := run(t, steps, Config{AlertsTopic: topic, PubsubEndpoint: srv.Addr})
+	_, _, err := runPublishing(t, steps, topic, srv.Addr)
 	if err == nil || !strings.Contains(err.Error(), "no publishing today") || !strings.Contains(err.Error(), topic) {
 		t.Errorf("pipeline error = %v, want the publish failure for %s", err, topic)
 	}
@@ -309,14 +328,13 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{Config{}, ""},
 		{Config{VelocityCount: 10, VelocityWindow: time.Hour, AnomalyMultiplier: 2.5, AnomalyMinPurchases: 1,
-			StateTTL: time.Hour, AllowedLateness: time.Minute, AlertsTopic: "projects/p/topics/t"}, ""},
+			StateTTL: time.Hour, AllowedLateness: time.Minute}, ""},
 		{Config{VelocityCount: -1}, "--fraudVelocityCount"},
 		{Config{VelocityWindow: -time.Second}, "--fraudVelocityWindow"},
 		{Config{AnomalyMultiplier: 0.5}, "--fraudAnomalyMultiplier"},
 		{Config{AnomalyMinPurchases: -3}, "--fraudAnomalyMinPurchases"},
 		{Config{StateTTL: 30 * time.Second}, "--fraudStateTtl"},
 		{Config{AllowedLateness: -1}, "--allowedLateness"},
-		{Config{AlertsTopic: "alerts"}, "--alertsTopic"},
 	}
 	for _, tc := range tests {
 		err := tc.cfg.Validate()
