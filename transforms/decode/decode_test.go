@@ -94,13 +94,13 @@ func TestDecode(t *testing.T) {
 			t.Fatalf("message %s parses", msg.MessageID)
 		}
 		return schemas.DeadLetter{Step: "decode", Reason: reason, Error: err.Error(), Payload: msg.Data,
-			Attributes: msg.Attributes, MessageID: msg.MessageID, PublishTime: msg.PublishTime}
+			PayloadSize: int64(len(msg.Data)), Attributes: msg.Attributes, MessageID: msg.MessageID, PublishTime: msg.PublishTime}
 	}
 	wantDead := []any{
 		deadLetter(msgs[3], deadletter.ReasonInvalidJSON),
 		deadLetter(msgs[4], deadletter.ReasonInvalidSchema),
 		schemas.DeadLetter{Step: "decode", Reason: deadletter.ReasonInvalidTimestamp, Error: msgs[5].TimestampError, Payload: msgs[5].Data,
-			Attributes: msgs[5].Attributes, MessageID: "m6", PublishTime: t0},
+			PayloadSize: int64(len(msgs[5].Data)), Attributes: msgs[5].Attributes, MessageID: "m6", PublishTime: t0},
 	}
 
 	p, s := beam.NewPipelineWithRoot()
