@@ -11,11 +11,9 @@ import (
 // BigQuery table names. The JSON schema of each lives in bigquery/<name>.json; Terraform reads the
 // same files, so a name here is also a file name there.
 const (
-	TableEvents         = "events"
-	TableProductMetrics = "product_metrics"
-	TableDeadLetters    = "dead_letters"
-
-	// Reserved for the aggregates still to come; they have no schema file yet.
+	TableEvents           = "events"
+	TableProductMetrics   = "product_metrics"
+	TableDeadLetters      = "dead_letters"
 	TableTrendingProducts = "trending_products"
 	TableUserSessions     = "user_sessions"
 	TableFraudAlerts      = "fraud_alerts"

@@ -128,8 +128,9 @@ var artefacts = options.Artefacts{
 	Options:  Options{},
 	Name:     "Tributary streaming: Pub/Sub events to BigQuery and a GCS archive",
 	Description: "Reads commerce events from a Pub/Sub subscription; validates, deduplicates and " +
-		"enriches them; writes events, windowed product metrics and dead letters to BigQuery and " +
-		"the raw messages to an hourly, windowed archive on Cloud Storage.",
+		"enriches them; writes events, windowed product metrics, trending products, user sessions, " +
+		"fraud alerts and dead letters to BigQuery (or NDJSON files on Cloud Storage) and the raw " +
+		"messages to an hourly archive on Cloud Storage.",
 	MetadataPath:  "templates/streaming/metadata.json",
 	TerraformPath: "terraform/modules/dataflow_streaming/variables.tf",
 	ReadmePath:    "README.md",

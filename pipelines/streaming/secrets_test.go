@@ -83,7 +83,8 @@ func TestErrorsAndLogsCarryNoPayloadOrUserID(t *testing.T) {
 			if err == nil {
 				t.Fatal("the job succeeded; want it to fail on the refused dead letters")
 			}
-			table := bqtest.TableName("tributary-test", "analytics", schemas.TableDeadLetters)
+			// deadletter.Route fails the bundle naming the refusing step (the table's sink).
+			table := "step bigquery." + schemas.TableDeadLetters
 			if msg := err.Error(); !strings.Contains(msg, table) || !strings.Contains(msg, bigquery.ReasonRowError) ||
 				!(strings.Contains(msg, ids[0]) || strings.Contains(msg, ids[1])) {
 				t.Errorf("the job's error does not name the table %s, the reason %s and a message id (%v):\n%s", table, bigquery.ReasonRowError, ids, msg)

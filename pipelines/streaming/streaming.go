@@ -1,6 +1,7 @@
-// Package streaming is Tributary's streaming pipeline: Pub/Sub in; decode, dedup and enrich;
-// events, product metrics and dead letters out, plus the raw archive that backfills replay.
-// cmd/ holds its thin main.
+// Package streaming is Tributary's streaming pipeline: Pub/Sub in; decode, dedup, tokenize and
+// enrich; events, product_metrics, trending_products, user_sessions, fraud_alerts and
+// dead_letters out (BigQuery or NDJSON files), fraud alerts and dead letters optionally to
+// topics, plus the raw archive that backfills replay. cmd/ holds its thin main.
 package streaming
 
 import (

@@ -1,7 +1,3 @@
-// Package bigquery writes Tributary's tables: through the Storage Write API into a dataset
-// (Write), or, without a dataset, as a folder of newline-delimited JSON files per table under a
-// local directory or gs:// prefix (WriteFiles), files that `bq load
-// --source_format=NEWLINE_DELIMITED_JSON` accepts with the table's schema from schemas/bigquery.
 package bigquery
 
 import (

@@ -23,7 +23,7 @@ import (
 	"github.com/tributary-dev/tributary/schemas"
 )
 
-// layout is how a table is laid out, as terraform/modules/bigquery declares it; CreateTables
+// layout is how a table is laid out (partitioning, clustering, primary key); CreateTables
 // uses the same so a table it creates matches one Terraform creates.
 type layout struct {
 	partition  string   // DAY-partitioning column

@@ -30,7 +30,7 @@ func init() {
 const Step = "enrich"
 
 // DefaultRefreshInterval is used when Config.RefreshInterval is zero.
-const DefaultRefreshInterval = 15 * time.Minute
+const DefaultRefreshInterval = 10 * time.Minute
 
 // retryInterval bounds the wait after a failed reload, so a briefly missing file does not leave
 // stale data in place for a whole refresh interval.

@@ -1,7 +1,3 @@
-// Package pubsub is a portable Google Cloud Pub/Sub source for the Beam Go SDK: an unbounded
-// splittable DoFn that runs on any portable runner (Prism, Flink, Dataflow), timestamps elements
-// from an attribute, estimates the watermark from what it reads, and acknowledges messages only
-// after the bundle that emitted them is committed.
 package pubsub
 
 import (
