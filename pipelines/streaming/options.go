@@ -88,12 +88,18 @@ func (o Options) Validate() error {
 		},
 		"generateEvents":     func() string { return options.NonNegative(o.GenerateEvents) },
 		"progressInterval":   func() string { return options.Positive(o.ProgressInterval) },
-		"maxSessionDuration": o.Sessions().CheckMaxDuration,
 	}
-	// The window and trigger flags are checked against what the selected runner supports.
-	for _, more := range []map[string]func() string{o.Windowing(*runners.Runner).Rules(), o.Sessions().Rules(), o.Fraud().Rules(), o.Privacy().Rules()} {
-		for flag, rule := range more {
-			rules[flag] = rule
+	// The transforms' rules, by field, mapped onto their flags; the window and trigger flags are
+	// checked against what the selected runner supports.
+	for _, t := range []struct {
+		pkg   string
+		rules map[string]func() string
+	}{
+		{"windowing", o.Windowing(*runners.Runner).Rules()}, {"sessions", o.Sessions().Rules()},
+		{"fraud", o.Fraud().Rules()}, {"privacy", o.Privacy().Rules()},
+	} {
+		if err := fieldRules(rules, t.pkg, t.rules); err != nil {
+			return err
 		}
 	}
 	// Each duration a stage adds to an event time stays within decode's margin, so no window,

@@ -28,7 +28,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
 	now := time.Now().UTC()
 	cfg := Config{Options: o, Start: now, RunID: now.Format("20060102T150405Z")}
 	if err := privacy.CheckKey(ctx, o.Privacy()); err != nil {
-		return Summary{}, err
+		return Summary{}, flagError(err)
 	}
 	if o.OutputDataset != "" {
 		// A missing table is a start-up error naming it, not a failure inside the first bundle.

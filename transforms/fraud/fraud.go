@@ -36,7 +36,6 @@ package fraud
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -84,64 +83,71 @@ type Config struct {
 	AllowedLateness time.Duration
 }
 
-// Flags lists the flags this package owns, in the order Validate checks them; Validate checks
-// the shared --allowedLateness last.
-var Flags = []string{"fraudVelocityCount", "fraudVelocityWindow", "fraudAnomalyMultiplier",
-	"fraudAnomalyMinPurchases", "fraudStateTtl"}
+// FieldError is an invalid Config field, named by its Go name (a pipeline maps it to its flag).
+type FieldError struct {
+	Field string // e.g. "VelocityCount"
+	Msg   string // phrased to follow the field, e.g. "must be > 0"
+}
 
-// Rules returns one check per flag of Flags, each returning what is wrong ("" when fine), for
-// the pipeline's options validation; --allowedLateness is shared and checked by the pipeline.
+func (e *FieldError) Error() string { return "invalid " + e.Field + ": " + e.Msg }
+
+// Fields lists the fields this package owns, in the order Validate checks them; Validate checks
+// the shared AllowedLateness last.
+var Fields = []string{"VelocityCount", "VelocityWindow", "AnomalyMultiplier", "AnomalyMinPurchases", "StateTTL"}
+
+// Rules returns one check per field of Fields, each returning what is wrong ("" when fine), for
+// a pipeline's options validation; AllowedLateness is shared and checked by the pipeline.
 func (c Config) Rules() map[string]func() string {
 	d := c.withDefaults()
 	return map[string]func() string{
-		"fraudVelocityCount": func() string {
+		"VelocityCount": func() string {
 			if c.VelocityCount < 0 || c.VelocityCount > 100_000 {
 				return "must be between 1 and 100000 (0 uses the default, 5)"
 			}
 			return ""
 		},
-		"fraudVelocityWindow": func() string {
+		"VelocityWindow": func() string {
 			if c.VelocityWindow < 0 || (c.VelocityWindow > 0 && c.VelocityWindow < time.Millisecond) {
 				return "must be at least 1ms (0 uses the default, 1m)"
 			}
 			return ""
 		},
-		"fraudAnomalyMultiplier": func() string {
+		"AnomalyMultiplier": func() string {
 			m := c.AnomalyMultiplier
 			if math.IsNaN(m) || (m != 0 && (m < 1 || m > 1e6)) {
 				return "must be between 1 and 1000000 (0 uses the default, 3)"
 			}
 			return ""
 		},
-		"fraudAnomalyMinPurchases": func() string {
+		"AnomalyMinPurchases": func() string {
 			if c.AnomalyMinPurchases < 0 {
 				return "must be at least 1 (0 uses the default, 3)"
 			}
 			return ""
 		},
-		"fraudStateTtl": func() string {
+		"StateTTL": func() string {
 			switch {
 			case c.StateTTL < 0:
 				return "must be > 0 (0 uses the default, 24h)"
 			case d.StateTTL < d.VelocityWindow:
 				// A shorter TTL would forget purchases the velocity window still counts.
-				return fmt.Sprintf("%v must be at least --fraudVelocityWindow (%v)", d.StateTTL, d.VelocityWindow)
+				return fmt.Sprintf("%v must be at least VelocityWindow (%v)", d.StateTTL, d.VelocityWindow)
 			}
 			return ""
 		},
 	}
 }
 
-// Validate returns an error naming the flag of the first invalid field.
+// Validate returns a *FieldError naming the first invalid field.
 func (c Config) Validate() error {
 	rules := c.Rules()
-	for _, flag := range Flags {
-		if msg := rules[flag](); msg != "" {
-			return fmt.Errorf("invalid --%s: %s", flag, msg)
+	for _, f := range Fields {
+		if msg := rules[f](); msg != "" {
+			return &FieldError{Field: f, Msg: msg}
 		}
 	}
 	if c.AllowedLateness < 0 {
-		return errors.New("invalid --allowedLateness: must be >= 0")
+		return &FieldError{Field: "AllowedLateness", Msg: "must be >= 0"}
 	}
 	return nil
 }

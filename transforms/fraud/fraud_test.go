@@ -329,12 +329,12 @@ func TestConfigValidate(t *testing.T) {
 		{Config{}, ""},
 		{Config{VelocityCount: 10, VelocityWindow: time.Hour, AnomalyMultiplier: 2.5, AnomalyMinPurchases: 1,
 			StateTTL: time.Hour, AllowedLateness: time.Minute}, ""},
-		{Config{VelocityCount: -1}, "--fraudVelocityCount"},
-		{Config{VelocityWindow: -time.Second}, "--fraudVelocityWindow"},
-		{Config{AnomalyMultiplier: 0.5}, "--fraudAnomalyMultiplier"},
-		{Config{AnomalyMinPurchases: -3}, "--fraudAnomalyMinPurchases"},
-		{Config{StateTTL: 30 * time.Second}, "--fraudStateTtl"},
-		{Config{AllowedLateness: -1}, "--allowedLateness"},
+		{Config{VelocityCount: -1}, "VelocityCount"},
+		{Config{VelocityWindow: -time.Second}, "VelocityWindow"},
+		{Config{AnomalyMultiplier: 0.5}, "AnomalyMultiplier"},
+		{Config{AnomalyMinPurchases: -3}, "AnomalyMinPurchases"},
+		{Config{StateTTL: 30 * time.Second}, "StateTTL"},
+		{Config{AllowedLateness: -1}, "AllowedLateness"},
 	}
 	for _, tc := range tests {
 		err := tc.cfg.Validate()

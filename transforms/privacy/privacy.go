@@ -23,7 +23,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -60,80 +59,92 @@ type Config struct {
 	KeyEnv string
 }
 
-// Flags lists the flags Config's fields come from, in the order Validate checks them.
-var Flags = []string{"tokenizeUserIds", "tokenKeyFile", "tokenKeyEnv"}
+// FieldError is an invalid Config field, named by its Go name (a pipeline maps it to its flag).
+type FieldError struct {
+	Field string // e.g. "KeyFile"
+	Msg   string // phrased to follow the field, e.g. "is not set"
+	Err   error  // the cause, if any (e.g. reading the key file)
+}
+
+func (e *FieldError) Error() string { return "invalid " + e.Field + ": " + e.Msg }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Fields lists Config's fields in the order Validate checks them.
+var Fields = []string{"Enabled", "KeyFile", "KeyEnv"}
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Rules returns one check per flag (see Flags), each returning what is wrong ("" when fine),
-// for the pipeline's options validation.
+// Rules returns one check per field (see Fields), each returning what is wrong ("" when fine),
+// for a pipeline's options validation.
 func (c Config) Rules() map[string]func() string {
 	return map[string]func() string{
-		"tokenizeUserIds": func() string {
+		"Enabled": func() string {
 			if c.Enabled && c.KeyFile == "" && c.KeyEnv == "" {
-				return "needs a key: set --tokenKeyFile or --tokenKeyEnv"
+				return "needs a key: set KeyFile or KeyEnv"
 			}
 			return ""
 		},
-		"tokenKeyFile": func() string {
+		"KeyFile": func() string {
 			switch {
 			case c.KeyFile != "" && c.KeyEnv != "":
-				return "and --tokenKeyEnv are both set; set one"
+				return "and KeyEnv are both set; set one"
 			case c.KeyFile != "" && !c.Enabled:
-				return "is set but --tokenizeUserIds is off: user ids would not be tokenized"
+				return "is set but Enabled is off: user ids would not be tokenized"
 			}
 			return ""
 		},
-		"tokenKeyEnv": func() string {
+		"KeyEnv": func() string {
 			switch {
 			case c.KeyEnv != "" && !envName.MatchString(c.KeyEnv):
 				return fmt.Sprintf("%q is not an environment variable name (it names the variable holding the key, not the key)", c.KeyEnv)
 			case c.KeyEnv != "" && !c.Enabled:
-				return "is set but --tokenizeUserIds is off: user ids would not be tokenized"
+				return "is set but Enabled is off: user ids would not be tokenized"
 			}
 			return ""
 		},
 	}
 }
 
-// Validate returns an error naming the flag of the first invalid field. It does not read the
-// key: the workers do (see CheckKey).
+// Validate returns a *FieldError naming the first invalid field. It does not read the key:
+// the workers do (see CheckKey).
 func (c Config) Validate() error {
 	rules := c.Rules()
-	for _, flag := range Flags {
-		if msg := rules[flag](); msg != "" {
-			return fmt.Errorf("invalid --%s: %s", flag, msg)
+	for _, f := range Fields {
+		if msg := rules[f](); msg != "" {
+			return &FieldError{Field: f, Msg: msg}
 		}
 	}
 	return nil
 }
 
-// LoadKey reads the key c names. Errors name the flag and the source, never the key.
+// LoadKey reads the key c names. Errors are *FieldError naming the field and the source, never
+// the key.
 func LoadKey(ctx context.Context, c Config) ([]byte, error) {
 	var key []byte
-	var flag, source string
+	var field, source string
 	switch {
 	case c.KeyFile != "":
-		flag, source = "tokenKeyFile", c.KeyFile
+		field, source = "KeyFile", c.KeyFile
 		b, err := readFile(ctx, c.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("invalid --%s: reading the key: %w", flag, err)
+			return nil, &FieldError{Field: field, Msg: "reading the key: " + err.Error(), Err: err}
 		}
 		key = b
 	case c.KeyEnv != "":
-		flag, source = "tokenKeyEnv", "$"+c.KeyEnv
+		field, source = "KeyEnv", "$"+c.KeyEnv
 		v, ok := os.LookupEnv(c.KeyEnv)
 		if !ok {
-			return nil, fmt.Errorf("invalid --%s: environment variable %s is not set", flag, c.KeyEnv)
+			return nil, &FieldError{Field: field, Msg: fmt.Sprintf("environment variable %s is not set", c.KeyEnv)}
 		}
 		key = []byte(v)
 	default:
-		return nil, errors.New("invalid --tokenizeUserIds: needs a key: set --tokenKeyFile or --tokenKeyEnv")
+		return nil, &FieldError{Field: "Enabled", Msg: "needs a key: set KeyFile or KeyEnv"}
 	}
 	key = bytes.TrimSpace(key)
 	if len(key) < MinKeyBytes {
-		return nil, fmt.Errorf("invalid --%s: the key in %s is %d bytes, need at least %d (for example: openssl rand -base64 48)",
-			flag, source, len(key), MinKeyBytes)
+		return nil, &FieldError{Field: field, Msg: fmt.Sprintf("the key in %s is %d bytes, need at least %d (for example: openssl rand -base64 48)",
+			source, len(key), MinKeyBytes)}
 	}
 	return key, nil
 }
@@ -189,7 +200,7 @@ func (t *Tokenizer) Token(userID string) string {
 
 // Tokenize replaces every event's user_id by its token when cfg.Enabled, and returns events
 // unchanged otherwise. The workers load the key in Setup; a missing or short key fails the
-// bundle with an error naming the flag. It panics on an invalid cfg, as Beam's own transforms
+// bundle with an error naming the field. It panics on an invalid cfg, as Beam's own transforms
 // do at construction; call Validate first to report it.
 //
 // Tokenize: PCollection<schemas.Event> -> PCollection<schemas.Event>

@@ -76,11 +76,11 @@ func TestConfigValidate(t *testing.T) {
 		{Config{}, ""},
 		{Config{Enabled: true, KeyFile: "gs://b/key"}, ""},
 		{Config{Enabled: true, KeyEnv: "TRIBUTARY_TOKEN_KEY"}, ""},
-		{Config{Enabled: true}, "--tokenizeUserIds"},
-		{Config{Enabled: true, KeyFile: "k", KeyEnv: "K"}, "--tokenKeyFile"},
-		{Config{KeyFile: "k"}, "--tokenKeyFile"},
-		{Config{KeyEnv: "K"}, "--tokenKeyEnv"},
-		{Config{Enabled: true, KeyEnv: testKey + "=="}, "--tokenKeyEnv"}, // a key where its name goes
+		{Config{Enabled: true}, "Enabled"},
+		{Config{Enabled: true, KeyFile: "k", KeyEnv: "K"}, "KeyFile"},
+		{Config{KeyFile: "k"}, "KeyFile"},
+		{Config{KeyEnv: "K"}, "KeyEnv"},
+		{Config{Enabled: true, KeyEnv: testKey + "=="}, "KeyEnv"}, // a key where its name goes
 	}
 	for _, tc := range tests {
 		err := tc.cfg.Validate()
@@ -109,11 +109,11 @@ func TestLoadKey(t *testing.T) {
 	}{
 		{"file, newline trimmed", Config{Enabled: true, KeyFile: good}, ""},
 		{"env, spaces trimmed", Config{Enabled: true, KeyEnv: "TOKEN_KEY_TEST"}, ""},
-		{"short file", Config{Enabled: true, KeyFile: short}, "invalid --tokenKeyFile: the key in " + short + " is 10 bytes"},
-		{"missing file", Config{Enabled: true, KeyFile: filepath.Join(dir, "nope")}, "invalid --tokenKeyFile: reading the key"},
-		{"short env", Config{Enabled: true, KeyEnv: "TOKEN_KEY_SHORT"}, "invalid --tokenKeyEnv: the key in $TOKEN_KEY_SHORT is 10 bytes"},
-		{"unset env", Config{Enabled: true, KeyEnv: "TOKEN_KEY_UNSET"}, "invalid --tokenKeyEnv: environment variable TOKEN_KEY_UNSET is not set"},
-		{"no key", Config{Enabled: true}, "invalid --tokenizeUserIds"},
+		{"short file", Config{Enabled: true, KeyFile: short}, "invalid KeyFile: the key in " + short + " is 10 bytes"},
+		{"missing file", Config{Enabled: true, KeyFile: filepath.Join(dir, "nope")}, "invalid KeyFile: reading the key"},
+		{"short env", Config{Enabled: true, KeyEnv: "TOKEN_KEY_SHORT"}, "invalid KeyEnv: the key in $TOKEN_KEY_SHORT is 10 bytes"},
+		{"unset env", Config{Enabled: true, KeyEnv: "TOKEN_KEY_UNSET"}, "invalid KeyEnv: environment variable TOKEN_KEY_UNSET is not set"},
+		{"no key", Config{Enabled: true}, "invalid Enabled"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,7 +240,7 @@ func TestTokenizeFailsWithoutKey(t *testing.T) {
 	events := beam.CreateList(s, []schemas.Event{{EventID: "e", UserID: "u"}})
 	beam.ParDo0(s, &collectFn{ID: t.Name()}, Tokenize(s, events, Config{Enabled: true, KeyEnv: "PRIVACY_TEST_UNSET"}))
 	err := ptest.Run(p)
-	if err == nil || !strings.Contains(err.Error(), "invalid --tokenKeyEnv: environment variable PRIVACY_TEST_UNSET is not set") {
+	if err == nil || !strings.Contains(err.Error(), "invalid KeyEnv: environment variable PRIVACY_TEST_UNSET is not set") {
 		t.Errorf("pipeline error = %v, want the missing key named", err)
 	}
 }

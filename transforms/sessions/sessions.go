@@ -51,7 +51,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -98,42 +97,54 @@ type Config struct {
 	MaxDuration time.Duration
 }
 
-// CheckMaxDuration returns what is wrong with MaxDuration ("" when fine).
-func (c Config) CheckMaxDuration() string {
-	gap := c.Gap
-	if gap == 0 {
-		gap = DefaultGap
-	}
-	if c.MaxDuration != 0 && (c.MaxDuration < gap || c.MaxDuration > MaxMaxDuration) {
-		return fmt.Sprintf("must be between the gap (%v) and %v (0 uses the default, %v)", gap, MaxMaxDuration, DefaultMaxDuration)
-	}
-	return ""
+// FieldError is an invalid Config field, named by its Go name (a pipeline maps it to its flag).
+type FieldError struct {
+	Field string // e.g. "Gap"
+	Msg   string // phrased to follow the field, e.g. "must be >= 0"
 }
 
-// Rules returns one check per flag this package owns (sessionGap), each returning what is
-// wrong ("" when fine), for the pipeline's options validation; --allowedLateness is shared and
+func (e *FieldError) Error() string { return "invalid " + e.Field + ": " + e.Msg }
+
+// Fields lists the fields Validate checks, in order.
+var Fields = []string{"Gap", "AllowedLateness", "MaxDuration"}
+
+// Rules returns one check per field this package owns (Gap, MaxDuration), each returning what
+// is wrong ("" when fine), for a pipeline's options validation; AllowedLateness is shared and
 // checked by the pipeline.
 func (c Config) Rules() map[string]func() string {
 	return map[string]func() string{
-		"sessionGap": func() string {
+		"Gap": func() string {
 			if c.Gap < 0 || c.Gap > MaxGap || (c.Gap > 0 && c.Gap < time.Millisecond) {
 				return fmt.Sprintf("must be between 1ms and %v (0 uses the default, %v)", MaxGap, DefaultGap)
+			}
+			return ""
+		},
+		"MaxDuration": func() string {
+			gap := c.Gap
+			if gap == 0 {
+				gap = DefaultGap
+			}
+			if c.MaxDuration != 0 && (c.MaxDuration < gap || c.MaxDuration > MaxMaxDuration) {
+				return fmt.Sprintf("must be between the gap (%v) and %v (0 uses the default, %v)", gap, MaxMaxDuration, DefaultMaxDuration)
 			}
 			return ""
 		},
 	}
 }
 
-// Validate returns an error naming the flag of the first invalid field.
+// Validate returns a *FieldError naming the first invalid field of Fields.
 func (c Config) Validate() error {
-	if msg := c.Rules()["sessionGap"](); msg != "" {
-		return fmt.Errorf("invalid --sessionGap: %s", msg)
+	rules := c.Rules()
+	rules["AllowedLateness"] = func() string {
+		if c.AllowedLateness < 0 {
+			return "must be >= 0"
+		}
+		return ""
 	}
-	if c.AllowedLateness < 0 {
-		return errors.New("invalid --allowedLateness: must be >= 0")
-	}
-	if msg := c.CheckMaxDuration(); msg != "" {
-		return fmt.Errorf("invalid MaxDuration: %s", msg)
+	for _, f := range Fields {
+		if msg := rules[f](); msg != "" {
+			return &FieldError{Field: f, Msg: msg}
+		}
 	}
 	return nil
 }

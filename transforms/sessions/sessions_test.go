@@ -343,9 +343,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{Config{}, ""},
 		{Config{Gap: time.Hour, AllowedLateness: time.Minute}, ""},
-		{Config{Gap: -time.Second}, "--sessionGap"},
-		{Config{Gap: 25 * time.Hour}, "--sessionGap"},
-		{Config{AllowedLateness: -1}, "--allowedLateness"},
+		{Config{Gap: -time.Second}, "Gap"},
+		{Config{Gap: 25 * time.Hour}, "Gap"},
+		{Config{AllowedLateness: -1}, "AllowedLateness"},
 		{Config{MaxDuration: 2 * time.Hour}, ""},
 		{Config{Gap: time.Hour, MaxDuration: time.Hour}, ""},
 		{Config{MaxDuration: 10 * time.Minute}, "MaxDuration"}, // shorter than the default gap

@@ -59,36 +59,41 @@ func OnPrism(runner string) bool {
 	return true
 }
 
-// OptionError is an invalid option, named by its flag.
-type OptionError struct {
-	Flag string // without dashes, e.g. "lateFirings"
-	Msg  string // phrased to follow the flag, e.g. "must be >= 0"
+// FieldError is an invalid field of Options or Trigger, named by its Go name (a pipeline maps it
+// to its flag).
+type FieldError struct {
+	Field string // e.g. "LateFirings"
+	Msg   string // phrased to follow the field, e.g. "must be >= 0"
 }
 
-func (e *OptionError) Error() string { return "invalid --" + e.Flag + ": " + e.Msg }
+func (e *FieldError) Error() string { return "invalid " + e.Field + ": " + e.Msg }
 
-// Flags lists the flags Options checks, in the order Validate checks them.
-var Flags = []string{"earlyFiringDelay", "lateFirings", "allowedLateness", "accumulation",
-	"windowDuration", "trendingWindow", "trendingPeriod", "trendingTopN"}
+// triggerFields are Trigger's fields, in the order Validate checks them.
+var triggerFields = []string{"EarlyFiringDelay", "LateFirings", "AllowedLateness", "Accumulation"}
 
-// Validate checks every option in the order of Flags and returns an *OptionError for the first
+// Fields lists the fields Options checks, in the order Validate checks them.
+var Fields = append(triggerFields[:len(triggerFields):len(triggerFields)],
+	"WindowDuration", "TrendingWindow", "TrendingPeriod", "TrendingTopN")
+
+// Validate checks every field in the order of Fields and returns a *FieldError for the first
 // bad one.
-func (o Options) Validate() error {
-	rules := o.Rules()
-	for _, flag := range Flags {
-		if msg := rules[flag](); msg != "" {
-			return &OptionError{Flag: flag, Msg: msg}
+func (o Options) Validate() error { return firstBad(o.Rules(), Fields) }
+
+func firstBad(rules map[string]func() string, fields []string) error {
+	for _, f := range fields {
+		if msg := rules[f](); msg != "" {
+			return &FieldError{Field: f, Msg: msg}
 		}
 	}
 	return nil
 }
 
-// Rules returns one check per flag, each returning what is wrong ("" when fine), so a pipeline's
-// options validation (pipelines/options.Validate) can take them as they are.
+// Rules returns one check per field, each returning what is wrong ("" when fine), so a
+// pipeline's options validation can map them onto its flags.
 func (o Options) Rules() map[string]func() string {
 	prism := OnPrism(o.Runner)
 	return map[string]func() string{
-		"earlyFiringDelay": func() string {
+		"EarlyFiringDelay": func() string {
 			switch d := o.EarlyFiringDelay; {
 			case d < 0:
 				return "must be >= 0 (0 fires no early panes)"
@@ -97,14 +102,14 @@ func (o Options) Rules() map[string]func() string {
 			}
 			return ""
 		},
-		"lateFirings": func() string {
+		"LateFirings": func() string {
 			if _, ok := o.lateDelay(); !ok {
 				return fmt.Sprintf("%q must be %q, %q or a positive duration such as 30s", o.LateFirings, LateEvery, LateNone)
 			}
 			if o.LateFirings == LateNone && o.AllowedLateness > 0 {
 				// Once the on-time pane has fired, the trigger is finished and every runner drops
 				// the window's late elements without a count: nothing may be dropped silently.
-				return fmt.Sprintf("%q with --allowedLateness=%v would drop late elements silently; use %q or a delay, or --allowedLateness=0",
+				return fmt.Sprintf("%q with AllowedLateness=%v would drop late elements silently; use %q or a delay, or AllowedLateness=0",
 					LateNone, o.AllowedLateness, LateEvery)
 			}
 			if d, _ := o.lateDelay(); d > 0 && d < time.Millisecond {
@@ -112,13 +117,13 @@ func (o Options) Rules() map[string]func() string {
 			}
 			return ""
 		},
-		"allowedLateness": func() string {
+		"AllowedLateness": func() string {
 			if o.AllowedLateness < 0 {
 				return "must be >= 0"
 			}
 			return ""
 		},
-		"accumulation": func() string {
+		"Accumulation": func() string {
 			switch o.Accumulation {
 			case "", Accumulating, Discarding:
 			default:
@@ -129,32 +134,32 @@ func (o Options) Rules() map[string]func() string {
 				// pane and hold the stage's input watermark, so the window never looks ended to
 				// the late trigger: no LATE pane fires until the window closes, and everything
 				// downstream waits for end + allowed lateness.
-				return fmt.Sprintf("%q with --allowedLateness > 0 mis-fires on Prism v2.77 (late panes are held back until the window closes at end + allowed lateness); use %q, or run on Dataflow or Flink (--runner=dataflow|flink)",
+				return fmt.Sprintf("%q with AllowedLateness > 0 mis-fires on Prism v2.77 (late panes are held back until the window closes at end + allowed lateness); use %q, or run on Dataflow or Flink (Runner=dataflow|flink)",
 					Accumulating, Discarding)
 			}
 			return ""
 		},
-		"windowDuration": func() string { return windowSize(o.WindowDuration) },
-		"trendingWindow": func() string { return windowSize(o.TrendingWindow) },
-		"trendingPeriod": func() string {
+		"WindowDuration": func() string { return windowSize(o.WindowDuration) },
+		"TrendingWindow": func() string { return windowSize(o.TrendingWindow) },
+		"TrendingPeriod": func() string {
 			w, p := o.TrendingWindow, o.TrendingPeriod
 			switch {
 			case p <= 0:
 				return "must be > 0"
 			case w <= 0:
-				return "" // reported on --trendingWindow
+				return "" // reported on TrendingWindow
 			case p > w:
-				return fmt.Sprintf("%v must be at most --trendingWindow (%v)", p, w)
+				return fmt.Sprintf("%v must be at most TrendingWindow (%v)", p, w)
 			case w%p != 0:
 				// Then every window is a whole number of periods, which lets trending sum
 				// per-period totals into the sliding windows that contain them.
-				return fmt.Sprintf("%v must divide --trendingWindow (%v) evenly", p, w)
+				return fmt.Sprintf("%v must divide TrendingWindow (%v) evenly", p, w)
 			case w/p > maxWindowsPerElt:
 				return fmt.Sprintf("%v puts each event in %d windows of %v; at most %d", p, w/p, w, maxWindowsPerElt)
 			}
 			return ""
 		},
-		"trendingTopN": func() string {
+		"TrendingTopN": func() string {
 			if o.TrendingTopN < 1 || o.TrendingTopN > maxTopN {
 				return fmt.Sprintf("must be between 1 and %d", maxTopN)
 			}

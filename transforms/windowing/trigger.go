@@ -44,15 +44,9 @@ type Trigger struct {
 }
 
 // Validate checks t's values on their own, as a transform given t directly needs; the runner
-// restrictions are Options.Validate's. It returns an *OptionError naming the flag.
+// restrictions are Options.Validate's. It returns a *FieldError naming the field.
 func (t Trigger) Validate() error {
-	rules := Options{Trigger: t, Runner: "dataflow"}.Rules()
-	for _, flag := range []string{"earlyFiringDelay", "lateFirings", "allowedLateness", "accumulation"} {
-		if msg := rules[flag](); msg != "" {
-			return &OptionError{Flag: flag, Msg: msg}
-		}
-	}
-	return nil
+	return firstBad(Options{Trigger: t, Runner: "dataflow"}.Rules(), triggerFields)
 }
 
 // Accumulates reports whether panes accumulate (the default).

@@ -36,39 +36,39 @@ func TestValidate(t *testing.T) {
 	}{
 		{"defaults", Defaults(), "", ""},
 		{"early firings and late delay", with(func(o *Options) { o.EarlyFiringDelay = 30 * time.Second; o.LateFirings = "1m" }), "", ""},
-		{"negative early delay", with(func(o *Options) { o.EarlyFiringDelay = -time.Second }), "earlyFiringDelay", ">= 0"},
-		{"sub-millisecond early delay", with(func(o *Options) { o.EarlyFiringDelay = time.Microsecond }), "earlyFiringDelay", "1ms"},
-		{"unknown late firing", with(func(o *Options) { o.LateFirings = "sometimes" }), "lateFirings", `"sometimes" must be`},
-		{"negative late delay", with(func(o *Options) { o.LateFirings = "-5s" }), "lateFirings", "positive duration"},
+		{"negative early delay", with(func(o *Options) { o.EarlyFiringDelay = -time.Second }), "EarlyFiringDelay", ">= 0"},
+		{"sub-millisecond early delay", with(func(o *Options) { o.EarlyFiringDelay = time.Microsecond }), "EarlyFiringDelay", "1ms"},
+		{"unknown late firing", with(func(o *Options) { o.LateFirings = "sometimes" }), "LateFirings", `"sometimes" must be`},
+		{"negative late delay", with(func(o *Options) { o.LateFirings = "-5s" }), "LateFirings", "positive duration"},
 		{"no late firings with lateness", with(func(o *Options) {
 			o.LateFirings = LateNone
 			o.AllowedLateness = time.Minute
 			o.Accumulation = Discarding
 		}),
-			"lateFirings", "silently"},
+			"LateFirings", "silently"},
 		{"no late firings without lateness", with(func(o *Options) { o.LateFirings = LateNone }), "", ""},
 		{"no late firings with lateness on Dataflow", with(func(o *Options) {
 			o.LateFirings, o.AllowedLateness, o.Runner = LateNone, time.Minute, "dataflow"
-		}), "lateFirings", "silently"},
-		{"negative lateness", with(func(o *Options) { o.AllowedLateness = -time.Second }), "allowedLateness", ">= 0"},
-		{"unknown accumulation", with(func(o *Options) { o.Accumulation = "both" }), "accumulation", `"both" must be`},
-		{"accumulating with lateness on Prism", with(func(o *Options) { o.AllowedLateness = time.Minute }), "accumulation", "Prism"},
+		}), "LateFirings", "silently"},
+		{"negative lateness", with(func(o *Options) { o.AllowedLateness = -time.Second }), "AllowedLateness", ">= 0"},
+		{"unknown accumulation", with(func(o *Options) { o.Accumulation = "both" }), "Accumulation", `"both" must be`},
+		{"accumulating with lateness on Prism", with(func(o *Options) { o.AllowedLateness = time.Minute }), "Accumulation", "Prism"},
 		{"accumulating with lateness on the portable runner", with(func(o *Options) { o.AllowedLateness = time.Minute; o.Runner = "universal" }),
-			"accumulation", "Prism"},
+			"Accumulation", "Prism"},
 		{"accumulating with lateness on Dataflow", with(func(o *Options) { o.AllowedLateness = time.Minute; o.Runner = "dataflow" }), "", ""},
 		{"accumulating with lateness on Flink", with(func(o *Options) { o.AllowedLateness = time.Minute; o.Runner = "FlinkRunner" }), "", ""},
 		{"discarding with lateness on Prism", with(func(o *Options) { o.AllowedLateness = time.Minute; o.Accumulation = Discarding }), "", ""},
-		{"zero window", with(func(o *Options) { o.WindowDuration = 0 }), "windowDuration", "> 0"},
-		{"window over a day", with(func(o *Options) { o.WindowDuration = 25 * time.Hour }), "windowDuration", "24h"},
-		{"zero trending window", with(func(o *Options) { o.TrendingWindow = 0 }), "trendingWindow", "> 0"},
-		{"zero trending period", with(func(o *Options) { o.TrendingPeriod = 0 }), "trendingPeriod", "> 0"},
-		{"period longer than window", with(func(o *Options) { o.TrendingPeriod = 2 * time.Hour }), "trendingPeriod", "at most"},
-		{"period not dividing window", with(func(o *Options) { o.TrendingPeriod = 7 * time.Minute }), "trendingPeriod", "evenly"},
+		{"zero window", with(func(o *Options) { o.WindowDuration = 0 }), "WindowDuration", "> 0"},
+		{"window over a day", with(func(o *Options) { o.WindowDuration = 25 * time.Hour }), "WindowDuration", "24h"},
+		{"zero trending window", with(func(o *Options) { o.TrendingWindow = 0 }), "TrendingWindow", "> 0"},
+		{"zero trending period", with(func(o *Options) { o.TrendingPeriod = 0 }), "TrendingPeriod", "> 0"},
+		{"period longer than window", with(func(o *Options) { o.TrendingPeriod = 2 * time.Hour }), "TrendingPeriod", "at most"},
+		{"period not dividing window", with(func(o *Options) { o.TrendingPeriod = 7 * time.Minute }), "TrendingPeriod", "evenly"},
 		{"too many windows per event", with(func(o *Options) { o.TrendingWindow = 24 * time.Hour; o.TrendingPeriod = time.Minute }),
-			"trendingPeriod", "1440 windows"},
+			"TrendingPeriod", "1440 windows"},
 		{"fixed trending windows", with(func(o *Options) { o.TrendingPeriod = o.TrendingWindow }), "", ""},
-		{"no products", with(func(o *Options) { o.TrendingTopN = 0 }), "trendingTopN", "between 1 and 1000"},
-		{"too many products", with(func(o *Options) { o.TrendingTopN = 1001 }), "trendingTopN", "between 1 and 1000"},
+		{"no products", with(func(o *Options) { o.TrendingTopN = 0 }), "TrendingTopN", "between 1 and 1000"},
+		{"too many products", with(func(o *Options) { o.TrendingTopN = 1001 }), "TrendingTopN", "between 1 and 1000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,29 +79,29 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			var oe *OptionError
+			var oe *FieldError
 			if !errors.As(err, &oe) {
-				t.Fatalf("Validate() = %v, want an *OptionError for --%s", err, tc.wantFlag)
+				t.Fatalf("Validate() = %v, want a *FieldError for %s", err, tc.wantFlag)
 			}
-			if oe.Flag != tc.wantFlag || !strings.Contains(oe.Msg, tc.wantMsg) {
-				t.Errorf("Validate() = %q, want --%s: ...%s...", err, tc.wantFlag, tc.wantMsg)
+			if oe.Field != tc.wantFlag || !strings.Contains(oe.Msg, tc.wantMsg) {
+				t.Errorf("Validate() = %q, want %s: ...%s...", err, tc.wantFlag, tc.wantMsg)
 			}
-			if !strings.HasPrefix(err.Error(), "invalid --"+tc.wantFlag+": ") {
-				t.Errorf("error %q does not start by naming the flag", err)
+			if !strings.HasPrefix(err.Error(), "invalid "+tc.wantFlag+": ") {
+				t.Errorf("error %q does not start by naming the field", err)
 			}
 		})
 	}
 }
 
-func TestRulesCoverFlags(t *testing.T) {
+func TestRulesCoverFields(t *testing.T) {
 	var got []string
-	for flag := range Defaults().Rules() {
-		got = append(got, flag)
+	for field := range Defaults().Rules() {
+		got = append(got, field)
 	}
 	slices.Sort(got)
-	want := slices.Sorted(slices.Values(Flags))
+	want := slices.Sorted(slices.Values(Fields))
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Rules() flags (-Flags +Rules):\n%s", diff)
+		t.Errorf("Rules() fields (-Fields +Rules):\n%s", diff)
 	}
 }
 
@@ -286,8 +286,8 @@ func TestTriggerValidate(t *testing.T) {
 		t.Errorf("accumulating with lateness: Validate() = %v, want nil", err)
 	}
 	err := Trigger{Accumulation: "sometimes"}.Validate()
-	var oe *OptionError
-	if !errors.As(err, &oe) || oe.Flag != "accumulation" {
-		t.Errorf("Validate() = %v, want an *OptionError for --accumulation", err)
+	var oe *FieldError
+	if !errors.As(err, &oe) || oe.Field != "Accumulation" {
+		t.Errorf("Validate() = %v, want a *FieldError for Accumulation", err)
 	}
 }
