@@ -86,8 +86,8 @@ func (o Options) Validate() error {
 			}
 			return ""
 		},
-		"generateEvents":     func() string { return options.NonNegative(o.GenerateEvents) },
-		"progressInterval":   func() string { return options.Positive(o.ProgressInterval) },
+		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
+		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
 	}
 	// The transforms' rules, by field, mapped onto their flags; the window and trigger flags are
 	// checked against what the selected runner supports.

@@ -32,10 +32,6 @@ const DefaultWindow = time.Minute
 type Config struct {
 	// WindowDuration is the fixed window size.
 	WindowDuration time.Duration
-	// AllowedLateness keeps windows open for late data after the watermark passes their end.
-	//
-	// Deprecated: set Windowing.AllowedLateness; this is used only when that is 0.
-	AllowedLateness time.Duration
 	// Windowing says when panes fire and whether they accumulate; the zero value fires one
 	// ON_TIME pane per window and key.
 	Windowing windowing.Trigger
@@ -67,9 +63,6 @@ func ProductMetrics(s beam.Scope, events beam.PCollection, cfg Config) beam.PCol
 	}
 	if cfg.WindowDuration <= 0 {
 		cfg.WindowDuration = DefaultWindow
-	}
-	if cfg.Windowing.AllowedLateness == 0 {
-		cfg.Windowing.AllowedLateness = cfg.AllowedLateness
 	}
 	keyed := beam.ParDo(s, &productKeyFn{Window: cfg.WindowDuration, AllowedLateness: cfg.Windowing.AllowedLateness}, events)
 	windowed := windowing.Into(s, windowing.Fixed(cfg.WindowDuration), cfg.Windowing, keyed)
