@@ -65,21 +65,18 @@ const (
 
 // Config configures Detect. A zero field takes its default.
 type Config struct {
-	// VelocityCount is K: more than K purchases within VelocityWindow fire the velocity rule
-	// (--fraudVelocityCount).
+	// VelocityCount is K: more than K purchases within VelocityWindow fire the velocity rule.
 	VelocityCount int
-	// VelocityWindow is T (--fraudVelocityWindow).
+	// VelocityWindow is T.
 	VelocityWindow time.Duration
-	// AnomalyMultiplier is M: a purchase above M × the user's mean fires the anomaly rule
-	// (--fraudAnomalyMultiplier).
+	// AnomalyMultiplier is M: a purchase above M × the user's mean fires the anomaly rule.
 	AnomalyMultiplier float64
-	// AnomalyMinPurchases is S: the purchases needed before the anomaly rule judges one
-	// (--fraudAnomalyMinPurchases).
+	// AnomalyMinPurchases is S: the purchases needed before the anomaly rule judges one.
 	AnomalyMinPurchases int
-	// StateTTL is the inactivity after which a user's state is cleared (--fraudStateTtl).
+	// StateTTL is the inactivity after which a user's state is cleared.
 	StateTTL time.Duration
-	// AllowedLateness is how long after the watermark a purchase is still evaluated in order
-	// (--allowedLateness); it delays every alert by as much.
+	// AllowedLateness is how long after the watermark a purchase is still evaluated in order;
+	// it delays every alert by as much.
 	AllowedLateness time.Duration
 }
 

@@ -8,7 +8,7 @@
 // ids and the key together); with a different key every token changes.
 //
 // The key comes from a file (a local path or gs://, read on the workers) or from an
-// environment variable of the workers, named by --tokenKeyFile or --tokenKeyEnv. It is never a
+// environment variable of the workers, named by KeyFile or KeyEnv. It is never a
 // flag value: flag values land in the Flex Template metadata, the job's display data and shell
 // history. Surrounding white space is trimmed; at least 32 bytes must remain.
 //
@@ -51,11 +51,11 @@ const MinKeyBytes = 32
 
 // Config configures Tokenize.
 type Config struct {
-	// Enabled turns tokenization on (--tokenizeUserIds).
+	// Enabled turns tokenization on.
 	Enabled bool
-	// KeyFile is a local path or gs:// URI holding the key (--tokenKeyFile).
+	// KeyFile is a local path or gs:// URI holding the key.
 	KeyFile string
-	// KeyEnv names an environment variable of the workers holding the key (--tokenKeyEnv).
+	// KeyEnv names an environment variable of the workers holding the key.
 	KeyEnv string
 }
 

@@ -87,10 +87,10 @@ const MaxMaxDuration = 7 * 24 * time.Hour
 
 // Config configures UserSessions.
 type Config struct {
-	// Gap is the inactivity that ends a session (--sessionGap); 0 means DefaultGap.
+	// Gap is the inactivity that ends a session; 0 means DefaultGap.
 	Gap time.Duration
 	// AllowedLateness is how long after the watermark passes a session's window end late
-	// events still update it (--allowedLateness).
+	// events still update it.
 	AllowedLateness time.Duration
 	// MaxDuration caps a session: one still active that long after its start is closed there
 	// and later events start a new session. 0 means DefaultMaxDuration.

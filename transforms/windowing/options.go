@@ -18,14 +18,14 @@ const (
 	maxTopN          = 1000
 )
 
-// Options are the window and trigger flags of every windowed branch. The flag of each field is
-// given in its comment; Validate names it in its errors.
+// Options are the window and trigger settings of every windowed branch; Validate names the
+// field in its errors.
 type Options struct {
-	Trigger                      // --earlyFiringDelay, --lateFirings, --allowedLateness, --accumulation
-	WindowDuration time.Duration // --windowDuration: product_metrics fixed windows
-	TrendingWindow time.Duration // --trendingWindow: trending_products sliding window size
-	TrendingPeriod time.Duration // --trendingPeriod: how often a trending window starts
-	TrendingTopN   int           // --trendingTopN: products per trending ranking
+	Trigger                      // when panes fire, lateness, accumulation
+	WindowDuration time.Duration // product_metrics fixed windows
+	TrendingWindow time.Duration // trending_products sliding window size
+	TrendingPeriod time.Duration // how often a trending window starts
+	TrendingTopN   int           // products per trending ranking
 
 	// Runner is Beam's --runner. Combinations that crash or mis-fire on Prism v2.77 are refused
 	// unless it names Dataflow, Flink or Spark (see OnPrism).

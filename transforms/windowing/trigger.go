@@ -29,17 +29,17 @@ const (
 // lateness, accumulating panes.
 type Trigger struct {
 	// EarlyFiringDelay fires an EARLY pane this long (processing time) after the first element
-	// of a pane arrives, until the window ends; 0 fires no early panes (--earlyFiringDelay).
+	// of a pane arrives, until the window ends; 0 fires no early panes.
 	// There is deliberately no element-count early firing: Prism gives unstable panes for
 	// those (apache/beam#31153).
 	EarlyFiringDelay time.Duration
 	// LateFirings is LateEvery (the default when empty), LateNone, or a Go duration such as
-	// "30s": a LATE pane that long after the first late element of the pane (--lateFirings).
+	// "30s": a LATE pane that long after the first late element of the pane.
 	LateFirings string
 	// AllowedLateness keeps a window open this long after the watermark passes its end; later
-	// elements are dropped (--allowedLateness).
+	// elements are dropped.
 	AllowedLateness time.Duration
-	// Accumulation is Accumulating (the default when empty) or Discarding (--accumulation).
+	// Accumulation is Accumulating (the default when empty) or Discarding.
 	Accumulation string
 }
 
