@@ -180,7 +180,7 @@ func TestTrendingConfigValidate(t *testing.T) {
 		{TrendingConfig{Window: windowing.Sliding(time.Hour, 2*time.Hour)}, "multiple of the period"},
 		{TrendingConfig{Window: windowing.Sliding(-time.Hour, time.Minute)}, "positive"},
 		{TrendingConfig{TopN: -1}, "TopN"},
-		{TrendingConfig{Windowing: windowing.Trigger{LateFirings: "often"}}, "--lateFirings"},
+		{TrendingConfig{Windowing: windowing.Trigger{LateFirings: "often"}}, "LateFirings"},
 	}
 	for _, tc := range tests {
 		err := tc.cfg.Validate()
