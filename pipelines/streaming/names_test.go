@@ -14,10 +14,11 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// TestGoldenUniqueNames pins the unique names of the source and every stateful step (state and timers, groupings, combines), as the
-// pipeline proto carries them: Dataflow's in-place update (--update) matches running state by
-// these names, so a change needs --transform_name_mapping or a drain and relaunch (README,
-// "Updating a running job"). Run with -update-golden after an intended change and review the diff.
+// TestGoldenUniqueNames pins the unique names of the source and every stateful step (state and
+// timers, groupings, combines), as the pipeline proto carries them: Dataflow's in-place update
+// (--update) matches running state by these names, so a change needs --transform_name_mapping or
+// a drain and relaunch (README, "Updating a running job"). Run with -update-golden after an
+// intended change and review the diff.
 func TestGoldenUniqueNames(t *testing.T) {
 	modes := []struct {
 		name string
