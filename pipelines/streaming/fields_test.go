@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/transforms/fraud"
 	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/sessions"

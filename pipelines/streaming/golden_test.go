@@ -14,7 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tributary-dev/tributary/pipelines/generate"
+	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/schemas"
 )
 

@@ -22,7 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/deadletter"
 	"github.com/tributary-dev/tributary/transforms/files"

@@ -18,7 +18,7 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tributary-dev/tributary/pipelines/generate"
+	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/schemas"
 )
 

@@ -8,7 +8,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 
-	"github.com/tributary-dev/tributary/pipelines/generate"
+	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/transforms/pubsub"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
-	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/transforms/decode"
 	"github.com/tributary-dev/tributary/transforms/fraud"
 	"github.com/tributary-dev/tributary/transforms/privacy"

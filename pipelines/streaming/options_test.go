@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/transforms/decode"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )

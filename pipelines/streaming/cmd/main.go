@@ -11,7 +11,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
-	"github.com/tributary-dev/tributary/pipelines/options"
+	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 )
 

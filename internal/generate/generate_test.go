@@ -23,7 +23,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/tributary-dev/tributary/pipelines/generate"
+	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/schemas"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"cloud.google.com/go/pubsub/v2"
 
-	"github.com/tributary-dev/tributary/pipelines/generate"
+	"github.com/tributary-dev/tributary/internal/generate"
 )
 
 var topicName = regexp.MustCompile(`^projects/([^/]+)/topics/[^/]+$`)
