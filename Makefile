@@ -6,7 +6,7 @@ OUT ?= out
 ARGS ?=
 FUZZTIME ?= 10s
 
-.PHONY: all run test unit fuzz lint generate bench emulator-check clean
+.PHONY: all run test unit fuzz lint generate bench emulator-check emulator emulator-stop ui clean
 
 all: lint test
 
@@ -33,6 +33,16 @@ emulator-check:
 		echo "installing the Pub/Sub emulator"; \
 		apt-get install -y google-cloud-cli-pubsub-emulator >/dev/null 2>&1 || gcloud components install pubsub-emulator beta --quiet; \
 	fi
+
+## emulator: the Pub/Sub emulator in the background on EMULATOR_HOST, with README's topic and
+## subscription (projects/demo/topics/events, projects/demo/subscriptions/events) created; prints
+## the export line. make emulator-stop stops it; go run ./cmd/emulator runs it in the foreground.
+EMULATOR_HOST ?= localhost:8085
+emulator: emulator-check
+	@$(GO) run ./cmd/emulator --hostPort=$(EMULATOR_HOST) --background --pidFile=$(OUT)/emulator.pid
+
+emulator-stop:
+	@$(GO) run ./cmd/emulator --stop --pidFile=$(OUT)/emulator.pid
 
 ## lint: formatting, vet, and Terraform formatting (providers cannot be fetched here, so no validate).
 lint:
