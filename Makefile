@@ -6,18 +6,33 @@ OUT ?= out
 ARGS ?=
 FUZZTIME ?= 10s
 
-.PHONY: all run test unit fuzz lint generate bench emulator-check emulator emulator-stop ui clean
+.PHONY: all run test unit fuzz lint generate bench emulator-check emulator emulator-stop ui chromium clean
 
 all: lint test
 
 ## run: the streaming pipeline on Prism with an in-process Pub/Sub fed by the generator.
+## make run UI=1 runs it on the job server of make ui instead, to watch it on http://localhost:8074.
 run:
-	rm -rf $(OUT)/bq $(OUT)/archive
-	$(GO) run ./pipelines/streaming/cmd --outputDirectory=$(OUT) $(ARGS)
+	rm -rf $(OUT)/bq $(OUT)/archive $(OUT)/summary.json
+	$(GO) run ./pipelines/streaming/cmd --outputDirectory=$(OUT) $(if $(UI),$(UI_FLAGS)) $(ARGS)
+
+## ui: Prism's job server (the go.mod version) with its web UI: jobs on localhost:8073, UI on
+## http://localhost:8074 (jobs, and per job its transforms and counters). Ctrl-C stops it.
+UI ?=
+UI_JOB_PORT ?= 8073
+UI_WEB_PORT ?= 8074
+UI_FLAGS = --runner=universal --endpoint=localhost:$(UI_JOB_PORT) --environment_type=LOOPBACK \
+	--job_name=tributary-streaming-$(shell date -u +%Y%m%d-%H%M%S)
+ui:
+	$(GO) run github.com/apache/beam/sdks/v2/go/cmd/prism --job_port=$(UI_JOB_PORT) --web_port=$(UI_WEB_PORT)
+
+## chromium: headless Chromium for the UI test's screenshot (Debian's package), installed when missing.
+chromium:
+	@command -v chromium >/dev/null || { echo "installing chromium"; apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || echo "chromium not installed: the UI test skips its screenshot"; }
 
 ## test: unit, pipeline and integration tests (the integration tests start the real Pub/Sub
 ## emulator themselves), then a short fuzz run of the decoder on its seed corpus.
-test: emulator-check
+test: emulator-check chromium
 	$(GO) test -count=1 ./...
 	$(MAKE) fuzz
 

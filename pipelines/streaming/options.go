@@ -63,6 +63,7 @@ type Options struct {
 	GenerateEvents           int64         `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
 	GenerateSeed             int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
 	ProgressInterval         time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
+	LogLevel                 string        `flag:"logLevel" default:"warn" template:"-" group:"Local run" label:"Log level" help:"Lowest level of the runner's log lines (Prism's and the Beam SDK's) printed in local runs: debug, info, warn or error; a line repeated verbatim is printed once, with its count at the end. The pipeline's own start line always shows." regex:"^(debug|info|warn|error)$"`
 }
 
 // Validate checks every option, in field order, and returns an

@@ -58,6 +58,7 @@ func TestOptionsDefaults(t *testing.T) {
 		GenerateEvents:           50000,
 		GenerateSeed:             1,
 		ProgressInterval:         5 * time.Second,
+		LogLevel:                 "warn",
 		UpsertAggregates:         true,
 	}
 	if diff := cmp.Diff(want, o); diff != "" {
@@ -125,6 +126,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"no output directory", func(o *Options) { o.OutputDirectory = "" }, "outputDirectory"},
 		{"negative generated events", func(o *Options) { o.GenerateEvents = -1 }, "generateEvents"},
 		{"zero progress interval", func(o *Options) { o.ProgressInterval = 0 }, "progressInterval"},
+		{"unknown log level", func(o *Options) { o.LogLevel = "loud" }, "logLevel"},
 		{"session cap below the gap", func(o *Options) { o.SessionGap, o.MaxSessionDuration = time.Hour, 30*time.Minute }, "maxSessionDuration"},
 		{"session cap over a week", func(o *Options) { o.MaxSessionDuration = 169 * time.Hour }, "maxSessionDuration"},
 		// Issue 8 item 12: every duration added to an event time stays within decode's margin.
@@ -169,7 +171,7 @@ func TestOptionsTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := map[string]bool{"generateEvents": true, "generateSeed": true, "progressInterval": true}
+	local := map[string]bool{"generateEvents": true, "generateSeed": true, "progressInterval": true, "logLevel": true}
 	for _, s := range specs {
 		if s.Templated == local[s.Name] {
 			t.Errorf("--%s: templated = %v, want %v", s.Name, s.Templated, !local[s.Name])

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/tributary-dev/tributary/internal/generate"
+	"github.com/tributary-dev/tributary/internal/termlog"
 	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
@@ -38,6 +39,10 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
 			}
 		}
 	}
+	// Likewise a missing subscription or topic (skipped in a dry run).
+	if err := CheckPubsub(ctx, cfg); err != nil {
+		return Summary{}, err
+	}
 	var published chan error
 	if o.InputSubscription == "" {
 		local, err := StartLocalSource(ctx)
@@ -53,7 +58,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
 		if err := gen.Validate(); err != nil {
 			return Summary{}, err
 		}
-		slog.Info("local mode: publishing synthetic events to an in-process Pub/Sub",
+		termlog.Notice("local mode: publishing synthetic events to an in-process Pub/Sub",
 			"events", gen.Count, "seed", gen.Seed, "subscription", local.Subscription)
 		published = make(chan error, 1)
 		go func() {
@@ -66,7 +71,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
 	Build(s, cfg)
 
 	stop := make(chan struct{})
-	go reportProgress(progress, o.ProgressInterval, stop)
+	go reportProgress(progress, o.ProgressInterval, cfg.MaxMessages, stop)
 	start := time.Now()
 	pr, err := beamx.RunWithMetrics(ctx, p)
 	close(stop)
@@ -79,26 +84,6 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("running the streaming pipeline: %w", err)
 	}
-	return newSummary(telemetry.FromPipeline(pr), elapsed), nil
-}
-
-// reportProgress prints a line of process-local totals every interval until stop closes. With
-// Prism in-process the workers share this process; on a remote runner the totals stay zero and
-// the runner's own UI shows progress.
-func reportProgress(w io.Writer, every time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	start := time.Now()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			c := telemetry.Snapshot()
-			read := c["pubsub.out"]
-			fmt.Fprintf(w, "progress %5.0fs: read %d (%.0f/s), events %d, product_metrics %d, dead letters %d, duplicates %d, late %d\n",
-				time.Since(start).Seconds(), read, float64(read)/time.Since(start).Seconds(), c["events.out"],
-				c["product_metrics.out"], c["dead_letters.out"], c["dedup.duplicates"], c["late.dropped"])
-		}
-	}
+	summary := newSummary(telemetry.FromPipeline(pr), elapsed)
+	return summary, writeRunSummary(ctx, o.OutputDirectory, cfg.RunID, summary)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -21,15 +22,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	listRunnerFlags := setUsage(flag.CommandLine, &o)
 	flag.Parse()
+	if *listRunnerFlags {
+		printRunnerFlags(flag.CommandLine, &o)
+		return
+	}
 	beam.Init()
 	if err := o.Validate(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	nameJob(time.Now())
+	logs := setLogging(o.LogLevel)
+	defer logs.Flush()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	summary, err := streaming.Run(ctx, o, os.Stderr)
+	logs.Flush()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
