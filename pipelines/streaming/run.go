@@ -39,7 +39,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
 			}
 		}
 	}
-	// Likewise a missing subscription or topic (skipped in a dry run).
+	// Likewise a missing subscription or topic (a dry run, which builds no job, skips this).
 	if err := CheckPubsub(ctx, cfg); err != nil {
 		return Summary{}, err
 	}
