@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
+
+	"github.com/tributary-dev/tributary/transforms/pubsub"
+)
+
+// binaries builds the pipeline once per test binary.
+var binaries struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func pipelineBinary(t *testing.T) string {
+	t.Helper()
+	binaries.once.Do(func() {
+		binaries.dir, binaries.err = os.MkdirTemp("", "tributary-cmd-")
+		if binaries.err == nil {
+			var out []byte
+			out, binaries.err = exec.Command("go", "build", "-o", filepath.Join(binaries.dir, "streaming"), ".").CombinedOutput()
+			if binaries.err != nil {
+				binaries.err = errors.New(string(out))
+			}
+		}
+	})
+	if binaries.err != nil {
+		t.Fatalf("building the pipeline: %v", binaries.err)
+	}
+	return filepath.Join(binaries.dir, "streaming")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaries.dir != "" {
+		os.RemoveAll(binaries.dir)
+	}
+	os.Exit(code)
+}
+
+// TestStartupCheckExits runs the binary against a Pub/Sub server without the named resource:
+// it exits 1 before building the pipeline, its last line naming the resource and the flag.
+func TestStartupCheckExits(t *testing.T) {
+	bin := pipelineBinary(t)
+	ctx := context.Background()
+	srv := pstest.NewServer()
+	defer srv.Close()
+	const topic, sub = "projects/p/topics/events", "projects/p/subscriptions/events"
+	c, err := pubsub.NewClient(ctx, topic, srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: sub, Topic: topic}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing subscription", []string{"--inputSubscription=projects/p/subscriptions/nope"},
+			"input subscription projects/p/subscriptions/nope not found: create it"},
+		{"missing dead-letter topic", []string{"--inputSubscription=" + sub, "--deadLetterTopic=projects/p/topics/nope"},
+			"dead-letter topic projects/p/topics/nope not found: create it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append(tc.args, "--outputDirectory="+t.TempDir())...)
+			cmd.Dir = "../../.."
+			cmd.Env = append(os.Environ(), "PUBSUB_EMULATOR_HOST="+srv.Addr)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit: %v, want status 1\n%s", err, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, tc.want) {
+				t.Errorf("last line %q, want it to start %q\n%s", last, tc.want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "caused by") || strings.Contains(stderr.String(), "Serving JobManagement") {
+				t.Errorf("the pipeline was started:\n%s", stderr.String())
+			}
+		})
+	}
+}
