@@ -99,6 +99,16 @@ func TestUI(t *testing.T) {
 		t.Fatalf("pipeline on the job server: %v\n%s\nprism:\n%s", err, out, prismLog.String())
 	}
 
+	// The terminal: the pipeline's start line and progress lines, not the runner's INFO lines.
+	for _, want := range []string{"local mode: publishing synthetic events", "progress ", "Tributary streaming: summary"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("pipeline output lacks %q:\n%s", want, out)
+		}
+	}
+	if bytes.Contains(out, []byte("Submitted job")) || bytes.Contains(out, []byte("level=INFO msg=\"Job")) {
+		t.Errorf("runner INFO lines printed at the default --logLevel:\n%s", out)
+	}
+
 	index := get(t, web+"/")
 	m := regexp.MustCompile(`<a href="job/([^"]+)">[^<]*</a></td>\s*<td>` + jobName + `</td>\s*<td>(\w+)</td>`).FindStringSubmatch(index)
 	if m == nil {
