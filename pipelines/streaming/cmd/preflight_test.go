@@ -11,10 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
-	"cloud.google.com/go/pubsub/v2/pstest"
-
-	"github.com/tributary-dev/tributary/transforms/pubsub"
+	"github.com/tributary-dev/tributary/pipelines/streaming"
 )
 
 // binaries builds the pipeline once per test binary.
@@ -54,30 +51,22 @@ func TestMain(m *testing.M) {
 // it exits 1 before building the pipeline, its last line naming the resource and the flag.
 func TestStartupCheckExits(t *testing.T) {
 	bin := pipelineBinary(t)
-	ctx := context.Background()
-	srv := pstest.NewServer()
-	defer srv.Close()
-	const topic, sub = "projects/p/topics/events", "projects/p/subscriptions/events"
-	c, err := pubsub.NewClient(ctx, topic, srv.Addr)
+	// Local mode's in-process server holds a topic and a subscription; other names are missing.
+	local, err := streaming.StartLocalSource(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: sub, Topic: topic}); err != nil {
-		t.Fatal(err)
-	}
+	defer local.Close()
+	sub, srv := local.Subscription, local.Server
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"missing subscription", []string{"--inputSubscription=projects/p/subscriptions/nope"},
-			"input subscription projects/p/subscriptions/nope not found: create it"},
-		{"missing dead-letter topic", []string{"--inputSubscription=" + sub, "--deadLetterTopic=projects/p/topics/nope"},
-			"dead-letter topic projects/p/topics/nope not found: create it"},
+		{"missing subscription", []string{"--inputSubscription=projects/tributary-local/subscriptions/nope"},
+			"input subscription projects/tributary-local/subscriptions/nope not found: create it"},
+		{"missing dead-letter topic", []string{"--inputSubscription=" + sub, "--deadLetterTopic=projects/tributary-local/topics/nope"},
+			"dead-letter topic projects/tributary-local/topics/nope not found: create it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(bin, append(tc.args, "--outputDirectory="+t.TempDir())...)
