@@ -19,11 +19,8 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf((*Restriction)(nil)).Elem(), encodeRestriction, decodeRestriction)
 }
 
-// Restriction is one round of the reader. Beam Go v2.77 calls bundle-finalization callbacks only
-// for the first bundle of a plan (core/runtime/exec/plan.go: Plan.Finalize swaps p.bf while the
-// ParDo units keep the original), so acks cannot wait for a callback. Instead the ack ids read in
-// a round travel in the residual restriction: a runner schedules a residual only after the bundle
-// that produced it is committed, so acking them when the residual starts is acking after commit.
+// Restriction is one round of the reader. The ack ids a round read travel in its residual and
+// are acked when the residual starts, after the round's bundle is committed: see ack.go.
 type Restriction struct {
 	// PendingAcks are the ack ids emitted by the previous round; its bundle is committed.
 	PendingAcks []string
