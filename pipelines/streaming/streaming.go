@@ -73,21 +73,18 @@ func Build(s beam.Scope, cfg Config) Outputs {
 		MaxMessages:        o.MaxMessages,
 		IdleTimeout:        o.IdleTimeout,
 		AckExtension:       cfg.AckExtension,
+		// The source is the archive's writer (a write-ahead log: nothing is acked before it is
+		// archived); files.WriteArchive stays for a source that acks by itself.
+		Archive: files.WALConfig{Directory: o.OutputDirectory, RunID: cfg.RunID},
 	})
 	return Core(s, msgs, cfg)
 }
 
 // Core is everything after the source, shared by the streaming and backfill pipelines (one code
-// path): PCollection<schemas.Message> in, every output written.
+// path): PCollection<schemas.Message> in, every output written but the archive, which the
+// streaming source writes itself before it acks (Build; pubsub.ReadConfig.Archive).
 func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	o := cfg.Options
-	files.WriteArchive(s, msgs, files.ArchiveConfig{
-		Directory:     o.OutputDirectory,
-		NumShards:     o.NumShards,
-		TempDirectory: o.TempDirectory,
-		RunID:         cfg.RunID,
-	})
-
 	decoded := decode.Decode(s, msgs, decode.Config{MaxOutOfOrderness: o.MaxOutOfOrderness, AllowedLateness: o.AllowedLateness})
 	// Tokenize first, so dedup state, every table and the alerts topic only see tokens.
 	unique := dedup.Dedup(s, privacy.Tokenize(s, decoded.Events, o.Privacy()), dedup.Config{Horizon: o.DedupHorizon})

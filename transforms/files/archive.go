@@ -1,8 +1,6 @@
 package files
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -91,20 +89,16 @@ func archiveLine(m schemas.Message) ([]byte, error) {
 	return b, nil
 }
 
-// ReadArchiveFile decodes one archive file (for tests and tools).
+// ReadArchiveFile decodes one archive file of either format (WriteArchive's format 1 or the
+// WAL's format 2) into the messages as received, with the source's marks.
 func ReadArchiveFile(data []byte) ([]schemas.Message, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
+	recs, err := ReadArchiveRecords(data)
 	if err != nil {
-		return nil, fmt.Errorf("opening archive file: %w", err)
+		return nil, err
 	}
-	dec := json.NewDecoder(zr)
-	var out []schemas.Message
-	for dec.More() {
-		var m schemas.Message
-		if err := dec.Decode(&m); err != nil {
-			return nil, fmt.Errorf("decoding archive line %d: %w", len(out)+1, err)
-		}
-		out = append(out, m)
+	out := make([]schemas.Message, len(recs))
+	for i, r := range recs {
+		out[i] = r.Message
 	}
 	return out, nil
 }

@@ -1,7 +1,8 @@
 // Package files writes Tributary's file outputs to a local directory or Cloud Storage (gs://):
 // windowed, sharded files of lines for any stream (Write), the raw archive that backfills replay
-// (WriteArchive), and whole files named by their callers, such as the tables' NDJSON files
-// (Store).
+// (the WAL, which the Pub/Sub source writes before it acks, or WriteArchive, a windowed write for
+// a source that acks by itself; ReadArchiveFile reads both), and whole files named by their
+// callers, such as the tables' NDJSON files (Store).
 //
 // Every file appears whole or not at all and is created only if its name is free: on Cloud
 // Storage with a DoesNotExist precondition (an upload is atomic), locally with a synced

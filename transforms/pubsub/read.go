@@ -4,19 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/files"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -33,9 +32,10 @@ const (
 	DefaultMaxLease     = time.Hour
 	DefaultPullBatch    = 1000
 	idlePoll            = 500 * time.Millisecond
-	pullWait            = 5 * time.Second  // how long the first pull of a round waits for messages
-	pullTimeout         = 30 * time.Second // a bound on any pull, far above its normal latency
-	ackBatch            = 1000             // ids per Acknowledge/ModifyAckDeadline request, well under the 512 KB limit
+	pullWait            = 5 * time.Second        // how long the first pull of a round waits for messages
+	pullTimeout         = 30 * time.Second       // a bound on any pull, far above its normal latency
+	ackBatch            = 1000                   // ids per Acknowledge/ModifyAckDeadline request, well under the 512 KB limit
+	archivePoll         = 200 * time.Millisecond // between empty pulls of an archiving round that read something
 )
 
 // ReadConfig configures Read.
@@ -74,6 +74,11 @@ type ReadConfig struct {
 	MaxLease time.Duration
 	// PullBatch is the most messages asked for per Pull.
 	PullBatch int
+	// Archive, when its Directory is set, makes the source a write-ahead log: every round's
+	// messages are written to the archive (one file per publish-time hour) before any of their
+	// ack ids is handed on, and a round that read something lasts MaxRoundTime, so a reader
+	// writes at most 60s/MaxRoundTime files per hour partition per minute. See ack.go.
+	Archive files.WALConfig
 }
 
 func (c *ReadConfig) withDefaults() {
@@ -120,12 +125,18 @@ func (c ReadConfig) Validate() error {
 		return errors.New("pubsub.Read: AckExtension must be within [10s, 600s]")
 	case c.MaxLease < 0:
 		return errors.New("pubsub.Read: MaxLease must be >= 0")
+	case c.MaxRoundTime < 0:
+		return errors.New("pubsub.Read: MaxRoundTime must be >= 0")
+	}
+	if err := c.Archive.Validate(); err != nil {
+		return fmt.Errorf("pubsub.Read: Archive: %w", err)
 	}
 	return nil
 }
 
 // Read reads a subscription. It is unbounded unless MaxMessages or IdleTimeout stop it; then the
-// watermark advances to the end so every window fires.
+// watermark advances to the end so every window fires. With cfg.Archive set it archives every
+// message before acknowledging it (ack.go).
 //
 // Read: () -> PCollection<schemas.Message>, timestamped from cfg.TimestampAttribute (or the
 // publish time), with the source's marks (TimestampError, BehindWatermark) on each message.
@@ -145,6 +156,7 @@ type readFn struct {
 
 	client    *pubsub.Client
 	leases    *leaseKeeper
+	wal       *files.WAL // nil without ReadConfig.Archive
 	read      telemetry.Counter
 	acked     telemetry.Counter
 	ackErrors telemetry.Counter
@@ -164,10 +176,21 @@ func (fn *readFn) Setup(ctx context.Context) error {
 	fn.acked = telemetry.NewCounter("pubsub.acked")
 	fn.ackErrors = telemetry.NewCounter("pubsub.ack_errors")
 	fn.timestamper = newTimestamper()
+	if fn.Archive.Enabled() {
+		if fn.wal, err = files.OpenWAL(ctx, fn.Archive); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 func (fn *readFn) Teardown() error {
+	if fn.wal != nil {
+		if err := fn.wal.Close(); err != nil {
+			return err
+		}
+		fn.wal = nil
+	}
 	if fn.leases != nil {
 		if err := fn.leases.release(); err != nil {
 			return err
@@ -208,12 +231,14 @@ func (fn *readFn) CreateWatermarkEstimator(s WatermarkState) *watermarkEstimator
 
 func (fn *readFn) WatermarkEstimatorState(e *watermarkEstimator) WatermarkState { return e.state }
 
-// ProcessElement runs one round: acknowledge what the previous (committed) round read, pull and
-// emit for up to MaxRoundTime, then checkpoint with this round's ack ids in the residual.
+// ProcessElement runs one round: settle the previous (committed) round's acks, pull for up to
+// MaxRoundTime, archive what was pulled (the write-ahead log, when ReadConfig.Archive is set),
+// claim and emit it, then checkpoint with this round's ack ids in the residual. See ack.go for
+// why the acks travel in the residual and why the archive comes before the claims.
 //
-// A round that fails (an error, or a panic from a fused downstream step, which the SDK turns into
-// a bundle failure) nacks what it pulled, so the runner's retry reads it again at once instead of
-// after the leases run out.
+// A round that fails (an error, a failed archive write, or a panic from a fused downstream step,
+// which the SDK turns into a bundle failure) nacks what it pulled, so the runner's retry reads it
+// again at once instead of after the leases run out.
 func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt *sdf.LockRTracker, _ []byte,
 	emit func(beam.EventTime, schemas.Message)) (sdf.ProcessContinuation, error) {
 	var pulled []string
@@ -228,71 +253,126 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 	return pc, err
 }
 
+// round is ProcessElement's body; pulled collects every ack id it pulled, for the nack on failure.
 func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.LockRTracker,
 	emit func(beam.EventTime, schemas.Message), pulled *[]string) (sdf.ProcessContinuation, error) {
 	rest := trackerOf(rt).rest // fixed for the tracker's life
 	start := time.Now()
-	// Anything this restriction's round still holds is from an attempt whose bundle failed.
-	fn.leases.nack(fn.leases.heldBy(rest.ID))
-	fn.leases.drop(rest.PendingAcks)
-	fn.acknowledge(ctx, rest.PendingAcks)
+	fn.settle(ctx, rest)
 	if rest.Stopping || fn.MaxMessages > 0 && rest.Read >= fn.MaxMessages {
 		endRound(rt, true, start)
 		return sdf.StopProcessing(), nil
 	}
+	b, err := fn.pullRound(ctx, we, rt, rest, start, pulled)
+	if err != nil {
+		return sdf.StopProcessing(), err
+	}
+	if err := fn.archive(ctx, rt, b); err != nil {
+		return sdf.StopProcessing(), err
+	}
+	if err := fn.claimAndEmit(ctx, rt, b, emit); err != nil || rt.IsDone() {
+		return sdf.StopProcessing(), err
+	}
+	return fn.checkpoint(we, rt, b, start), nil
+}
 
+// batch is what one round pulled: the messages with their element timestamps and the source's
+// marks set, their ack ids, and the round's timestamp bookkeeping for the watermark.
+type batch struct {
+	ids      []string
+	msgs     []schemas.Message
+	times    []time.Time
+	stamps   round
+	stopping bool // MaxMessages reached
+}
+
+// pullRound pulls until MaxRoundTime has passed, the backlog is drained or MaxMessages is
+// reached, and holds the leases of what it pulled. With the archive on, a round that read
+// something keeps pulling until MaxRoundTime, so the archive gets at most one file per hour and
+// round (the bound on its file count); without it, a drained backlog ends the round early.
+func (fn *readFn) pullRound(ctx context.Context, we *watermarkEstimator, rt *sdf.LockRTracker, rest Restriction,
+	start time.Time, pulled *[]string) (*batch, error) {
+	b := &batch{}
 	read := rest.Read
-	stopping := false
-	var r round
 	for time.Since(start) < fn.MaxRoundTime && !rt.IsDone() {
 		want := int64(fn.PullBatch)
 		if fn.MaxMessages > 0 {
 			want = min(want, fn.MaxMessages-read)
 		}
-		// Only the first pull of a round waits for messages; later ones return at once so the
-		// round ends when the backlog is drained.
+		// Only the first pull of a round waits for messages; later ones return at once.
 		pullStart := time.Now()
 		msgs, err := fn.pull(ctx, int32(want), read == rest.Read)
 		if err != nil {
-			return sdf.StopProcessing(), err
+			return nil, err
 		}
 		if len(msgs) == 0 {
-			break
+			if read == rest.Read || !fn.Archive.Enabled() {
+				break
+			}
+			time.Sleep(min(archivePoll, fn.MaxRoundTime-time.Since(start)))
+			continue
 		}
 		ids := ackIDs(msgs)
 		*pulled = append(*pulled, ids...)
 		fn.leases.hold(ids, rest.ID, pullStart, fn.AckExtension, fn.MaxLease)
-		for i, m := range msgs {
-			if !rt.TryClaim(m.AckId) {
-				// A runner split ended the round (its residual acks what was claimed): hand
-				// the rest back for immediate redelivery.
-				fn.leases.nack(ids[i:])
-				return sdf.StopProcessing(), rt.GetError()
-			}
+		b.ids = append(b.ids, ids...)
+		for _, m := range msgs {
 			msg := toMessage(m.GetMessage())
-			ts := fn.timestamp(ctx, fn.ReadConfig, we, &r, &msg)
-			emit(beam.EventTime(ts.UnixMilli()), msg)
+			b.times = append(b.times, fn.timestamp(ctx, fn.ReadConfig, we, &b.stamps, &msg))
+			b.msgs = append(b.msgs, msg)
 		}
 		read += int64(len(msgs))
 		fn.read.Inc(ctx, int64(len(msgs)))
 		if fn.MaxMessages > 0 && read >= fn.MaxMessages {
-			stopping = true
+			b.stopping = true
 			break
 		}
 	}
-	if fn.IdleTimeout > 0 && time.Since(lastMessage(rt, start)) >= fn.IdleTimeout {
-		stopping = true
+	return b, nil
+}
+
+// archive writes the round's messages to the write-ahead log before any of their ack ids is
+// claimed, that is before any can reach a residual (the only way to an ack). A failed write fails
+// the round: nothing of it was claimed, so nothing of it is ever acked.
+func (fn *readFn) archive(ctx context.Context, rt *sdf.LockRTracker, b *batch) error {
+	if fn.wal == nil || len(b.msgs) == 0 || rt.IsDone() {
+		return nil
 	}
-	// The leases keep the claimed ids alive until the residual acks them.
+	if err := fn.wal.Write(ctx, b.msgs); err != nil {
+		return fmt.Errorf("pubsub.Read: the archive refused the round, nothing is acked: %w", err)
+	}
+	return nil
+}
+
+// claimAndEmit claims each message's ack id and emits it. A runner split that ended the round
+// first (its residual acks what was claimed, all of it archived) makes the rest go back for
+// immediate redelivery.
+func (fn *readFn) claimAndEmit(_ context.Context, rt *sdf.LockRTracker, b *batch, emit func(beam.EventTime, schemas.Message)) error {
+	for i, id := range b.ids {
+		if !rt.TryClaim(id) {
+			fn.leases.nack(b.ids[i:])
+			return rt.GetError()
+		}
+		emit(beam.EventTime(b.times[i].UnixMilli()), b.msgs[i])
+	}
+	return nil
+}
+
+// checkpoint ends the round: the residual takes the claimed ids (their leases keep them alive
+// until it acks them), the watermark observes the round, and the next round starts at once when
+// this one read something, after idlePoll otherwise.
+func (fn *readFn) checkpoint(we *watermarkEstimator, rt *sdf.LockRTracker, b *batch, start time.Time) sdf.ProcessContinuation {
+	stopping := b.stopping || fn.IdleTimeout > 0 && time.Since(lastMessage(rt, start)) >= fn.IdleTimeout
 	pending, finished := endRound(rt, stopping, start)
-	we.observeRound(time.Now(), r, len(pending) > 0, fn.MaxOutOfOrderness, fn.SamplePeriod)
-	if finished {
-		return sdf.StopProcessing(), nil
+	we.observeRound(time.Now(), b.stamps, len(pending) > 0, fn.MaxOutOfOrderness, fn.SamplePeriod)
+	switch {
+	case finished:
+		return sdf.StopProcessing()
+	case len(pending) == 0:
+		return sdf.ResumeProcessingIn(idlePoll)
+	default:
+		return sdf.ResumeProcessingIn(0)
 	}
-	if len(pending) == 0 {
-		return sdf.ResumeProcessingIn(idlePoll), nil
-	}
-	return sdf.ResumeProcessingIn(0), nil
 }
 
 // pull asks for up to n messages. A pull is never cancelled early: a server may already have
@@ -315,20 +395,6 @@ func (fn *readFn) pull(ctx context.Context, n int32, wait bool) ([]*pubsubpb.Rec
 		return nil, fmt.Errorf("pulling from %s: %w", fn.Subscription, err)
 	}
 	return resp.GetReceivedMessages(), nil
-}
-
-// acknowledge acks ids whose bundle is committed. A failed ack only means a redelivery, which
-// dedup absorbs, so it is counted and logged rather than failing the pipeline.
-func (fn *readFn) acknowledge(ctx context.Context, ids []string) {
-	for chunk := range slices.Chunk(ids, ackBatch) {
-		err := fn.client.SubscriptionAdminClient.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: fn.Subscription, AckIds: chunk})
-		if err != nil {
-			fn.ackErrors.Inc(ctx, int64(len(chunk)))
-			log.Warnf(ctx, "acknowledging %d messages on %s (they will be redelivered): %v", len(chunk), fn.Subscription, err)
-			continue
-		}
-		fn.acked.Inc(ctx, int64(len(chunk)))
-	}
 }
 
 func toMessage(m *pubsubpb.PubsubMessage) schemas.Message {

@@ -1,23 +1,17 @@
 package pubsub
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
-	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/schemas"
 )
-
-func TestMain(m *testing.M) { ptest.Main(m) }
 
 func init() {
 	register.Function2x1[beam.EventTime, schemas.Message, string](stampedID)
@@ -26,28 +20,6 @@ func init() {
 // stampedID renders a message with its element timestamp, so passert checks both.
 func stampedID(ts beam.EventTime, m schemas.Message) string {
 	return fmt.Sprintf("%s@%s", m.Data, ts.ToTime().UTC().Format(time.RFC3339))
-}
-
-// newTestSubscription starts pstest with a topic and subscription and returns the server and
-// the subscription path.
-func newTestSubscription(t *testing.T, ackDeadline int32) (*pstest.Server, string, string) {
-	t.Helper()
-	srv := pstest.NewServer()
-	t.Cleanup(func() { srv.Close() })
-	ctx := context.Background()
-	topic, sub := "projects/test/topics/events", "projects/test/subscriptions/events"
-	c, err := NewClient(ctx, topic, srv.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: sub, Topic: topic, AckDeadlineSeconds: ackDeadline}); err != nil {
-		t.Fatal(err)
-	}
-	return srv, topic, sub
 }
 
 func TestReadEmitsTimestampedAndAcksAll(t *testing.T) {
@@ -90,34 +62,5 @@ func TestReadEmitsTimestampedAndAcksAll(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestRestrictionCoderRoundTrip(t *testing.T) {
-	for _, r := range []Restriction{
-		{},
-		{PendingAcks: []string{"a", "", "projects/x/ack-123"}, Read: 42, LastMessageMillis: 1700000000000, Stopping: true, ID: 1<<64 - 1},
-	} {
-		got, err := decodeRestriction(encodeRestriction(r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(r, got); diff != "" {
-			t.Errorf("round trip (-want +got):\n%s", diff)
-		}
-	}
-	if _, err := decodeRestriction([]byte{0x80}); err == nil {
-		t.Error("truncated restriction decoded without error")
-	}
-}
-
-func TestWatermarkStateCoderRoundTrip(t *testing.T) {
-	s := WatermarkState{WatermarkMillis: unsetMillis, MaxSeenMillis: 5, Samples: []Sample{{1, 2}, {3, -4}}, LastAttributeMillis: 1700000000000}
-	got, err := decodeWatermarkState(encodeWatermarkState(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(s, got); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }

@@ -1,7 +1,6 @@
 package pubsub
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
+
+	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
 func init() {
@@ -19,11 +20,8 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf((*Restriction)(nil)).Elem(), encodeRestriction, decodeRestriction)
 }
 
-// Restriction is one round of the reader. Beam Go v2.77 calls bundle-finalization callbacks only
-// for the first bundle of a plan (core/runtime/exec/plan.go: Plan.Finalize swaps p.bf while the
-// ParDo units keep the original), so acks cannot wait for a callback. Instead the ack ids read in
-// a round travel in the residual restriction: a runner schedules a residual only after the bundle
-// that produced it is committed, so acking them when the residual starts is acking after commit.
+// Restriction is one round of the reader. The ack ids a round read travel in its residual and
+// are acked when the residual starts, after the round's bundle is committed: see ack.go.
 type Restriction struct {
 	// PendingAcks are the ack ids emitted by the previous round; its bundle is committed.
 	PendingAcks []string
@@ -44,55 +42,32 @@ type Restriction struct {
 func newRoundID() uint64 { return rand.Uint64() }
 
 func encodeRestriction(r Restriction) []byte {
-	b := binary.AppendVarint(nil, r.Read)
-	b = binary.AppendVarint(b, r.LastMessageMillis)
-	if r.Stopping {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	b = binary.AppendUvarint(b, uint64(len(r.PendingAcks)))
+	w := wire.Writer(nil).Int(r.Read).Int(r.LastMessageMillis).Bool(r.Stopping).Uint(uint64(len(r.PendingAcks)))
 	for _, id := range r.PendingAcks {
-		b = binary.AppendUvarint(b, uint64(len(id)))
-		b = append(b, id...)
+		w = w.Str(id)
 	}
-	return binary.AppendUvarint(b, r.ID)
+	return w.Uint(r.ID)
 }
 
 var errBadRestriction = errors.New("pubsub: malformed restriction encoding")
 
 func decodeRestriction(b []byte) (Restriction, error) {
-	var r Restriction
-	var n int
-	if r.Read, n = binary.Varint(b); n <= 0 {
-		return r, errBadRestriction
-	}
-	b = b[n:]
-	if r.LastMessageMillis, n = binary.Varint(b); n <= 0 || len(b) < n+1 {
-		return r, errBadRestriction
-	}
-	r.Stopping = b[n] == 1
-	b = b[n+1:]
-	count, n := binary.Uvarint(b)
-	if n <= 0 || count > uint64(len(b)) {
-		return r, errBadRestriction
-	}
-	b = b[n:]
-	if count > 0 {
-		r.PendingAcks = make([]string, 0, count)
-	}
-	for i := uint64(0); i < count; i++ {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
-			return r, errBadRestriction
+	rd := wire.NewReader(b)
+	r := Restriction{Read: rd.Int(), LastMessageMillis: rd.Int(), Stopping: rd.Bool()}
+	if n := rd.Count(1); n > 0 {
+		r.PendingAcks = make([]string, n)
+		for i := range r.PendingAcks {
+			r.PendingAcks[i] = rd.Str()
 		}
-		r.PendingAcks = append(r.PendingAcks, string(b[n:n+int(l)]))
-		b = b[n+int(l):]
 	}
-	if len(b) == 0 {
+	if rd.Err() != nil {
+		return r, errBadRestriction
+	}
+	if rd.Done() == nil {
 		return r, nil // encoded before rounds had an ID
 	}
-	if r.ID, n = binary.Uvarint(b); n <= 0 {
+	r.ID = rd.Uint()
+	if rd.Done() != nil {
 		return r, errBadRestriction
 	}
 	return r, nil

@@ -190,3 +190,21 @@ func dupes(sorted []string) []string {
 	}
 	return d
 }
+
+func TestRestrictionCoderRoundTrip(t *testing.T) {
+	for _, r := range []Restriction{
+		{},
+		{PendingAcks: []string{"a", "", "projects/x/ack-123"}, Read: 42, LastMessageMillis: 1700000000000, Stopping: true, ID: 1<<64 - 1},
+	} {
+		got, err := decodeRestriction(encodeRestriction(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(r, got); diff != "" {
+			t.Errorf("round trip (-want +got):\n%s", diff)
+		}
+	}
+	if _, err := decodeRestriction([]byte{0x80}); err == nil {
+		t.Error("truncated restriction decoded without error")
+	}
+}

@@ -1,13 +1,15 @@
 package pubsub
 
 import (
-	"encoding/binary"
+	"errors"
 	"math"
 	"reflect"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+
+	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
 func init() {
@@ -40,49 +42,28 @@ type WatermarkState struct {
 }
 
 func encodeWatermarkState(s WatermarkState) []byte {
-	b := binary.AppendVarint(nil, s.WatermarkMillis)
-	b = binary.AppendVarint(b, s.MaxSeenMillis)
-	b = binary.AppendUvarint(b, uint64(len(s.Samples)))
+	w := wire.Writer(nil).Int(s.WatermarkMillis).Int(s.MaxSeenMillis).Uint(uint64(len(s.Samples)))
 	for _, x := range s.Samples {
-		b = binary.AppendVarint(b, x.AtMillis)
-		b = binary.AppendVarint(b, x.MinMillis)
+		w = w.Int(x.AtMillis).Int(x.MinMillis)
 	}
-	return binary.AppendVarint(b, s.LastAttributeMillis)
+	return w.Int(s.LastAttributeMillis)
 }
 
+var errBadWatermarkState = errors.New("pubsub: malformed watermark state encoding")
+
 func decodeWatermarkState(b []byte) (WatermarkState, error) {
-	var s WatermarkState
-	vals := make([]int64, 0, 8)
-	next := func() bool {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			return false
+	r := wire.NewReader(b)
+	s := WatermarkState{WatermarkMillis: r.Int(), MaxSeenMillis: r.Int()}
+	if n := r.Count(2); n > 0 {
+		s.Samples = make([]Sample, n)
+		for i := range s.Samples {
+			s.Samples[i] = Sample{AtMillis: r.Int(), MinMillis: r.Int()}
 		}
-		vals = append(vals, v)
-		b = b[n:]
-		return true
 	}
-	if !next() || !next() {
-		return s, errBadRestriction
+	s.LastAttributeMillis = r.Int()
+	if r.Done() != nil {
+		return s, errBadWatermarkState
 	}
-	s.WatermarkMillis, s.MaxSeenMillis = vals[0], vals[1]
-	count, n := binary.Uvarint(b)
-	if n <= 0 || count > uint64(len(b)) {
-		return s, errBadRestriction
-	}
-	b = b[n:]
-	for i := uint64(0); i < count; i++ {
-		vals = vals[:0]
-		if !next() || !next() {
-			return s, errBadRestriction
-		}
-		s.Samples = append(s.Samples, Sample{AtMillis: vals[0], MinMillis: vals[1]})
-	}
-	vals = vals[:0]
-	if !next() {
-		return s, errBadRestriction
-	}
-	s.LastAttributeMillis = vals[0]
 	return s, nil
 }
 

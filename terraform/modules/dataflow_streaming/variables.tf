@@ -323,7 +323,7 @@ variable "output_directory" {
 
 variable "num_shards" {
   type        = string
-  description = "Files per archive window and pane; messages are spread over them by a hash of their bytes. For example: 8. Null keeps the pipeline default (4)."
+  description = "Files per window and pane of the windowed archive writer (files.WriteArchive, for a source that acks by itself); the Pub/Sub source's write-ahead log writes one file per round and hour instead. For example: 8. Null keeps the pipeline default (4)."
   default     = null
 
   validation {
@@ -334,7 +334,7 @@ variable "num_shards" {
 
 variable "temp_directory" {
   type        = string
-  description = "Local directory for the archive writer's sort spill files, removed after each file. Empty uses the system temp directory. For example: /tmp/tributary. Null keeps the pipeline default (empty)."
+  description = "Local directory for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file. Empty uses the system temp directory. For example: /tmp/tributary. Null keeps the pipeline default (empty)."
   default     = null
 }
 
