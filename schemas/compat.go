@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
-	"sort"
 )
 
 // Compatibility rules a new version of the event envelope must keep (Compatible).
@@ -77,7 +77,7 @@ func compatible(p, n compatSchema, path string) []error {
 		}
 		return path + "." + k
 	}
-	for _, k := range sortedNames(p.Properties) {
+	for _, k := range slices.Sorted(maps.Keys(p.Properties)) {
 		pp := p.Properties[k]
 		np, ok := n.Properties[k]
 		if !ok {
@@ -104,13 +104,4 @@ func compatible(p, n compatSchema, path string) []error {
 		}
 	}
 	return errs
-}
-
-func sortedNames(m map[string]compatSchema) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

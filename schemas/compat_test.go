@@ -13,15 +13,7 @@ import (
 func TestEventSchemasCompatible(t *testing.T) {
 	for v := SchemaV1 + 1; v <= LatestVersion; v++ {
 		t.Run(fmt.Sprintf("v%d after v%d", v, v-1), func(t *testing.T) {
-			prev, err := EventJSONSchemaVersion(v - 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			next, err := EventJSONSchemaVersion(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := Compatible(prev, next); err != nil {
+			if err := Compatible(schemaOf(t, v-1), schemaOf(t, v)); err != nil {
 				t.Errorf("event.v%d.schema.json is not backward compatible with v%d:\n%v", v, v-1, err)
 			}
 		})
@@ -31,18 +23,20 @@ func TestEventSchemasCompatible(t *testing.T) {
 	}
 }
 
+func schemaOf(t *testing.T, version int) []byte {
+	t.Helper()
+	b, err := EventJSONSchemaVersion(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestCompatibleRejectsBrokenCopies runs the check on testdata/schemas/broken: copies of the
 // latest schema broken on purpose, one per rule, each of which must be rejected against the
 // previous version for exactly its rule.
 func TestCompatibleRejectsBrokenCopies(t *testing.T) {
-	prev, err := EventJSONSchemaVersion(LatestVersion - 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	latest, err := EventJSONSchemaVersion(LatestVersion)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prev, latest := schemaOf(t, LatestVersion-1), schemaOf(t, LatestVersion)
 	tests := []struct {
 		file, rule, field string
 	}{

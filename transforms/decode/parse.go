@@ -507,18 +507,13 @@ func (p *parser) channel(ev *schemas.Event, v string) {
 		p.fail(err) // not reached: the value was scanned once already
 		return
 	}
-	switch c { // the constants, not c, which may be a view of the payload
-	case schemas.ChannelWeb:
-		ev.Channel = schemas.ChannelWeb
-	case schemas.ChannelApp:
-		ev.Channel = schemas.ChannelApp
-	case schemas.ChannelStore:
-		ev.Channel = schemas.ChannelStore
-	case schemas.ChannelMarketplace:
-		ev.Channel = schemas.ChannelMarketplace
-	default:
-		p.fail(schemaError(name, "%s is not one of web, app, store, marketplace", quote(c)))
+	for _, k := range [...]string{schemas.ChannelWeb, schemas.ChannelApp, schemas.ChannelStore, schemas.ChannelMarketplace} {
+		if c == k {
+			ev.Channel = k // the constant, not c, which may be a view of the payload
+			return
+		}
 	}
+	p.fail(schemaError(name, "%s is not one of web, app, store, marketplace", quote(c)))
 }
 
 // stringValue reads a value that must be a string. ok is false (and the value skipped) when it
