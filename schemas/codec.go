@@ -144,6 +144,11 @@ func (e Event) AppendBinary(b []byte) []byte {
 		str(e.Device.OS).str(e.Device.Country).strMap(e.Attributes).int(e.SchemaVersion).
 		bytes(e.Extra).str(e.MessageID).time(e.PublishTime).str(e.Category).
 		int(int64(e.ListPrice)).int(int64(e.AmountUSD)).bool(e.Late).time(e.BehindWatermark)
+	// The v2 fields go last, and only when set: a v1 event encodes exactly as before v2, so a
+	// job updated in place decodes the old job's buffers, and theirs the new one's v1 events.
+	if e.Discount != 0 || e.Channel != "" {
+		w = w.int(int64(e.Discount)).str(e.Channel)
+	}
 	return w.Writer
 }
 
@@ -157,6 +162,9 @@ func (e *Event) UnmarshalBinary(b []byte) error {
 		SchemaVersion: r.Int(), Extra: r.bytes(), MessageID: r.Str(), PublishTime: r.time(),
 		Category: r.Str(), ListPrice: Decimal(r.Int()), AmountUSD: Decimal(r.Int()), Late: r.Bool(),
 		BehindWatermark: r.time(),
+	}
+	if r.Done() == wire.ErrTrailing { // bytes left: the v2 fields
+		e.Discount, e.Channel = Decimal(r.Int()), r.Str()
 	}
 	return r.Err()
 }

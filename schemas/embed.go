@@ -20,16 +20,33 @@ const (
 )
 
 var (
-	//go:embed event.v1.schema.json
-	eventSchema []byte
+	//go:embed event.v*.schema.json
+	eventSchemas embed.FS
 
 	//go:embed bigquery/*.json
 	tableSchemas embed.FS
 )
 
-// EventJSONSchema returns the JSON Schema (draft 2020-12) of the v1 event envelope. The result is
-// a copy the caller may keep or change.
-func EventJSONSchema() []byte { return slices.Clone(eventSchema) }
+// EventJSONSchema returns the JSON Schema (draft 2020-12) of the latest event envelope. The
+// result is a copy the caller may keep or change.
+func EventJSONSchema() []byte { return must(EventJSONSchemaVersion(LatestVersion)) }
+
+// EventJSONSchemaVersion returns the JSON Schema of envelope version v (1 to LatestVersion),
+// event.v<v>.schema.json.
+func EventJSONSchemaVersion(v int) ([]byte, error) {
+	b, err := eventSchemas.ReadFile(fmt.Sprintf("event.v%d.schema.json", v))
+	if err != nil {
+		return nil, fmt.Errorf("schemas: no event schema version %d: %w", v, err)
+	}
+	return slices.Clone(b), nil
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err) // the embedded files are fixed at build time; a test covers every version
+	}
+	return b
+}
 
 // TableField is one column of a BigQuery table schema, in the JSON form `bq mk --schema` and
 // Terraform's google_bigquery_table accept.

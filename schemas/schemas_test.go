@@ -260,7 +260,7 @@ type propertySchema struct {
 	Pattern    string                    `json:"pattern"`
 	Default    any                       `json:"default"`
 	Const      any                       `json:"const"`
-	Enum       []string                  `json:"enum"`
+	Enum       []any                     `json:"enum"`
 }
 
 // jsonSchemaType is the JSON Schema type a Go field's JSON encoding has.
@@ -280,12 +280,26 @@ func jsonSchemaType(t *testing.T, ft reflect.Type) string {
 	return ""
 }
 
-// TestEventJSONSchemaMatchesEvent checks that the JSON Schema's properties are exactly the payload
-// fields of Event (those before Extra), with matching types.
+// v2Fields are the payload fields v2 adds; in a v1 event they are unknown fields.
+var v2Fields = map[string]bool{"discount": true, "channel": true}
+
+// TestEventJSONSchemaMatchesEvent checks that each version's JSON Schema's properties are
+// exactly the payload fields of Event (those before Extra) that version reads, with matching
+// types.
 func TestEventJSONSchemaMatchesEvent(t *testing.T) {
+	for v := SchemaV1; v <= LatestVersion; v++ {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) { checkEventJSONSchema(t, v) })
+	}
+}
+
+func checkEventJSONSchema(t *testing.T, version int) {
+	raw, err := EventJSONSchemaVersion(version)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var doc eventSchemaDoc
-	if err := json.Unmarshal(EventJSONSchema(), &doc); err != nil {
-		t.Fatalf("event.v1.schema.json: %v", err)
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("event.v%d.schema.json: %v", version, err)
 	}
 	if doc.Schema != "https://json-schema.org/draft/2020-12/schema" || doc.Type != "object" {
 		t.Errorf("$schema = %q, type = %q; want draft 2020-12 object", doc.Schema, doc.Type)
@@ -297,9 +311,12 @@ func TestEventJSONSchemaMatchesEvent(t *testing.T) {
 	want := map[string]string{}
 	wantDevice := map[string]string{}
 	optional := map[string]bool{}
+	payload := true // the fields before Extra; the rest are filled in by the pipeline, but for
+	// the v2 fields, which come last so that the table gains them as its last columns
 	for _, f := range jsonFields(reflect.TypeFor[Event]()) {
-		if f.field.Name == "Extra" {
-			break // the rest is filled in by the pipeline
+		payload = payload && f.field.Name != "Extra"
+		if v2Fields[f.name] && version < SchemaV2 || !payload && !v2Fields[f.name] {
+			continue
 		}
 		want[f.name] = jsonSchemaType(t, f.field.Type)
 		optional[f.name] = f.optional
@@ -329,7 +346,7 @@ func TestEventJSONSchemaMatchesEvent(t *testing.T) {
 			t.Errorf("%s is required by the schema but omitempty in Event", name)
 		}
 	}
-	if diff := cmp.Diff([]string{PageView, AddToCart, Purchase, Refund}, doc.Properties["event_type"].Enum); diff != "" {
+	if diff := cmp.Diff([]any{PageView, AddToCart, Purchase, Refund}, doc.Properties["event_type"].Enum); diff != "" {
 		t.Errorf("event_type enum (-Go constants +schema):\n%s", diff)
 	}
 	if p := doc.Properties["event_id"]; p.MaxLength == nil || *p.MaxLength != 128 {
@@ -338,78 +355,114 @@ func TestEventJSONSchemaMatchesEvent(t *testing.T) {
 	if p := doc.Properties["currency"]; p.Default != "USD" {
 		t.Errorf("currency default = %v, want USD", p.Default)
 	}
-	if p := doc.Properties["schema_version"]; p.Default != 1.0 || p.Const != 1.0 {
-		t.Errorf("schema_version default, const = %v, %v; want 1, 1", p.Default, p.Const)
+	p := doc.Properties["schema_version"]
+	switch version {
+	case SchemaV1:
+		if p.Default != 1.0 || p.Const != 1.0 {
+			t.Errorf("schema_version default, const = %v, %v; want 1, 1", p.Default, p.Const)
+		}
+	default:
+		if diff := cmp.Diff([]any{1.0, 2.0}, p.Enum); p.Default != 1.0 || diff != "" {
+			t.Errorf("schema_version default = %v, want 1; enum (-want +got):\n%s", p.Default, diff)
+		}
+		if diff := cmp.Diff([]any{ChannelWeb, ChannelApp, ChannelStore, ChannelMarketplace}, doc.Properties["channel"].Enum); diff != "" {
+			t.Errorf("channel enum (-Go constants +schema):\n%s", diff)
+		}
 	}
 }
 
-// TestEventJSONSchemaValidates runs documents through the schema with a small validator for the
-// keywords the schema uses, and checks that every valid document also decodes into Event.
+// TestEventJSONSchemaValidates runs documents through each version's schema with a small
+// validator for the keywords the schemas use, and checks that every valid document also
+// decodes into Event. Every v1 document valid in v1 is valid in v2.
 func TestEventJSONSchemaValidates(t *testing.T) {
-	var schema any
-	dec := json.NewDecoder(bytes.NewReader(EventJSONSchema()))
-	dec.UseNumber()
-	if err := dec.Decode(&schema); err != nil {
-		t.Fatal(err)
+	schemas := map[int]any{}
+	for v := SchemaV1; v <= LatestVersion; v++ {
+		raw, err := EventJSONSchemaVersion(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var schema any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&schema); err != nil {
+			t.Fatal(err)
+		}
+		schemas[v] = schema
 	}
 	base := `"event_id":"e-1","event_time":"2025-03-14T15:09:26.535+01:00","user_id":"u-1"`
 	tests := []struct {
 		name  string
 		doc   string
 		valid bool
+		in    map[int]bool // validity per version, where it differs from valid
 	}{
-		{"page view without product", `{` + base + `,"event_type":"page_view"}`, true},
-		{"purchase", `{` + base + `,"event_type":"purchase","product_id":"p-0001","quantity":2,"amount":39.98,"currency":"EUR","device":{"os":"ios","country":"DE"},"attributes":{"k":"v"},"schema_version":1}`, true},
-		{"refund with integer amount", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":5}`, true},
-		{"add to cart without amount", `{` + base + `,"event_type":"add_to_cart","product_id":"p-1","quantity":1}`, true},
-		{"unknown fields kept", `{` + base + `,"event_type":"page_view","campaign":{"id":7},"device":{"os":"x","browser":"y"}}`, true},
-		{"UTC zone", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, true},
-		{"event_id 128 chars", `{"event_id":"` + strings.Repeat("é", 128) + `","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, true},
-		{"event_id 129 chars", `{"event_id":"` + strings.Repeat("a", 129) + `","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, false},
-		{"empty event_id", `{"event_id":"","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, false},
-		{"missing user_id", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26Z"}`, false},
-		{"missing event_type", `{` + base + `}`, false},
-		{"unknown event_type", `{` + base + `,"event_type":"click"}`, false},
-		{"event_time without zone", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26","user_id":"u"}`, false},
-		{"event_time as number", `{"event_id":"e","event_type":"page_view","event_time":1741961366,"user_id":"u"}`, false},
-		{"purchase without amount", `{` + base + `,"event_type":"purchase","product_id":"p-1"}`, false},
-		{"refund without amount", `{` + base + `,"event_type":"refund","product_id":"p-1"}`, false},
-		{"purchase without product", `{` + base + `,"event_type":"purchase","amount":1}`, false},
-		{"add to cart without product", `{` + base + `,"event_type":"add_to_cart"}`, false},
-		{"negative quantity", `{` + base + `,"event_type":"page_view","quantity":-1}`, false},
-		{"fractional quantity", `{` + base + `,"event_type":"page_view","quantity":1.5}`, false},
-		{"negative amount", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":-0.01}`, false},
-		{"amount as string", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":"5"}`, false},
-		{"lower-case currency", `{` + base + `,"event_type":"page_view","currency":"usd"}`, false},
-		{"four-letter currency", `{` + base + `,"event_type":"page_view","currency":"USDT"}`, false},
-		{"schema_version 2", `{` + base + `,"event_type":"page_view","schema_version":2}`, false},
-		{"non-string attribute", `{` + base + `,"event_type":"page_view","attributes":{"n":1}}`, false},
-		{"device not an object", `{` + base + `,"event_type":"page_view","device":"ios"}`, false},
-		{"not an object", `[1]`, false},
+		{"page view without product", `{` + base + `,"event_type":"page_view"}`, true, nil},
+		{"purchase", `{` + base + `,"event_type":"purchase","product_id":"p-0001","quantity":2,"amount":39.98,"currency":"EUR","device":{"os":"ios","country":"DE"},"attributes":{"k":"v"},"schema_version":1}`, true, nil},
+		{"refund with integer amount", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":5}`, true, nil},
+		{"add to cart without amount", `{` + base + `,"event_type":"add_to_cart","product_id":"p-1","quantity":1}`, true, nil},
+		{"unknown fields kept", `{` + base + `,"event_type":"page_view","campaign":{"id":7},"device":{"os":"x","browser":"y"}}`, true, nil},
+		{"UTC zone", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, true, nil},
+		{"event_id 128 chars", `{"event_id":"` + strings.Repeat("é", 128) + `","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, true, nil},
+		{"event_id 129 chars", `{"event_id":"` + strings.Repeat("a", 129) + `","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, false, nil},
+		{"empty event_id", `{"event_id":"","event_type":"page_view","event_time":"2025-03-14T15:09:26Z","user_id":"u"}`, false, nil},
+		{"missing user_id", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26Z"}`, false, nil},
+		{"missing event_type", `{` + base + `}`, false, nil},
+		{"unknown event_type", `{` + base + `,"event_type":"click"}`, false, nil},
+		{"event_time without zone", `{"event_id":"e","event_type":"page_view","event_time":"2025-03-14T15:09:26","user_id":"u"}`, false, nil},
+		{"event_time as number", `{"event_id":"e","event_type":"page_view","event_time":1741961366,"user_id":"u"}`, false, nil},
+		{"purchase without amount", `{` + base + `,"event_type":"purchase","product_id":"p-1"}`, false, nil},
+		{"refund without amount", `{` + base + `,"event_type":"refund","product_id":"p-1"}`, false, nil},
+		{"purchase without product", `{` + base + `,"event_type":"purchase","amount":1}`, false, nil},
+		{"add to cart without product", `{` + base + `,"event_type":"add_to_cart"}`, false, nil},
+		{"negative quantity", `{` + base + `,"event_type":"page_view","quantity":-1}`, false, nil},
+		{"fractional quantity", `{` + base + `,"event_type":"page_view","quantity":1.5}`, false, nil},
+		{"negative amount", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":-0.01}`, false, nil},
+		{"amount as string", `{` + base + `,"event_type":"refund","product_id":"p-1","amount":"5"}`, false, nil},
+		{"lower-case currency", `{` + base + `,"event_type":"page_view","currency":"usd"}`, false, nil},
+		{"four-letter currency", `{` + base + `,"event_type":"page_view","currency":"USDT"}`, false, nil},
+		{"schema_version 2", `{` + base + `,"event_type":"page_view","schema_version":2}`, true, map[int]bool{1: false}},
+		{"schema_version 3", `{` + base + `,"event_type":"page_view","schema_version":3}`, false, nil},
+		{"v2 discount and channel", `{` + base + `,"event_type":"purchase","product_id":"p-1","amount":9,"discount":1.5,"channel":"app","schema_version":2}`, true, map[int]bool{1: false}},
+		{"negative discount", `{` + base + `,"event_type":"page_view","discount":-1,"schema_version":2}`, false, nil},
+		{"unknown channel", `{` + base + `,"event_type":"page_view","channel":"fax","schema_version":2}`, false, nil},
+		{"non-string attribute", `{` + base + `,"event_type":"page_view","attributes":{"n":1}}`, false, nil},
+		{"device not an object", `{` + base + `,"event_type":"page_view","device":"ios"}`, false, nil},
+		{"not an object", `[1]`, false, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := json.NewDecoder(strings.NewReader(tt.doc))
-			d.UseNumber()
-			var doc any
-			if err := d.Decode(&doc); err != nil {
-				t.Fatal(err)
+		for version, schema := range schemas {
+			valid, ok := tt.in[version]
+			if !ok {
+				valid = tt.valid
 			}
-			errs := validate(t, schema, doc, "$")
-			if got := len(errs) == 0; got != tt.valid {
-				t.Errorf("valid = %v, want %v; problems: %v", got, tt.valid, errs)
-			}
-			if tt.valid {
-				var e Event
-				if err := json.Unmarshal([]byte(tt.doc), &e); err != nil {
-					t.Errorf("schema-valid document does not decode into Event: %v", err)
-				}
-			}
-		})
+			t.Run(fmt.Sprintf("v%d/%s", version, tt.name), func(t *testing.T) {
+				checkDocument(t, schema, tt.doc, valid)
+			})
+		}
 	}
 }
 
-// validate implements the JSON Schema keywords event.v1.schema.json uses, and fails the test on
+func checkDocument(t *testing.T, schema any, text string, valid bool) {
+	t.Helper()
+	d := json.NewDecoder(strings.NewReader(text))
+	d.UseNumber()
+	var doc any
+	if err := d.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	errs := validate(t, schema, doc, "$")
+	if got := len(errs) == 0; got != valid {
+		t.Errorf("valid = %v, want %v; problems: %v", got, valid, errs)
+	}
+	if valid {
+		var e Event
+		if err := json.Unmarshal([]byte(text), &e); err != nil {
+			t.Errorf("schema-valid document does not decode into Event: %v", err)
+		}
+	}
+}
+
+// validate implements the JSON Schema keywords the event schemas use, and fails the test on
 // any other, so the schema cannot silently outgrow what this test checks.
 func validate(t *testing.T, schema, v any, path string) []string {
 	t.Helper()

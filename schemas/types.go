@@ -5,12 +5,28 @@ import (
 	"time"
 )
 
-// Event types accepted by the v1 envelope.
+// Event types accepted by the envelope (v1 and v2).
 const (
 	PageView  = "page_view"
 	AddToCart = "add_to_cart"
 	Purchase  = "purchase"
 	Refund    = "refund"
+)
+
+// Sales channels of the v2 envelope's channel field.
+const (
+	ChannelWeb         = "web"
+	ChannelApp         = "app"
+	ChannelStore       = "store"
+	ChannelMarketplace = "marketplace"
+)
+
+// Envelope versions Parse accepts: a v1 event means what it always meant, and v2 adds the
+// optional discount and channel fields.
+const (
+	SchemaV1      = 1
+	SchemaV2      = 2
+	LatestVersion = SchemaV2
 )
 
 // Message is a Pub/Sub message as received: the unit the source emits, decode reads and the raw
@@ -36,8 +52,9 @@ type Device struct {
 	Country string `json:"country,omitempty"`
 }
 
-// Event is a valid, typed commerce event. The fields up to Extra come from the payload; the rest
-// are filled in by the pipeline (source metadata, enrichment, lateness).
+// Event is a valid, typed commerce event. The fields up to Extra, and the v2 fields, come from
+// the payload; the rest are filled in by the pipeline (source metadata, enrichment, lateness).
+// The v2 fields come after enrichment's, since a table gains a new column as its last.
 type Event struct {
 	EventID       string            `json:"event_id"`
 	EventType     string            `json:"event_type"`
@@ -63,6 +80,12 @@ type Event struct {
 	Category  string  `json:"category,omitempty"`
 	ListPrice Decimal `json:"list_price,omitzero"`
 	AmountUSD Decimal `json:"amount_usd,omitzero"`
+
+	// Envelope v2 (zero in a v1 event).
+	// Discount is the price reduction granted, in Currency; Amount is still what was paid.
+	Discount Decimal `json:"discount,omitzero"`
+	// Channel is where the event happened, one of the Channel constants, or empty.
+	Channel string `json:"channel,omitempty"`
 
 	// Late is set by decode when the payload time is older than the source timestamp by more
 	// than the lateness budget: the event is written to events and the archive, but kept out

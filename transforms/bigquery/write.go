@@ -82,7 +82,8 @@ func Write(s beam.Scope, rows beam.PCollection, cfg Config) beam.PCollection {
 type writeFn struct {
 	Config
 
-	codec  *rowCodec
+	codec  *rowCodec             // the columns both the binary and the table know
+	schema schemaState           // evolve.go
 	client *managedwriter.Client // shared by the process's instances (acquireClient)
 	stream *managedwriter.ManagedStream
 
@@ -130,7 +131,10 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	if fn.client, err = acquireClient(fn.Config); err != nil {
 		return err
 	}
-	if err := ensureTable(ctx, fn.client, fn.Config); err != nil {
+	if err = ensureTable(ctx, fn.client, fn.Config); err == nil {
+		err = fn.adoptTableSchema(ctx)
+	}
+	if err != nil {
 		releaseClient(fn.Config)
 		fn.client = nil
 		return err
@@ -263,8 +267,9 @@ func (fn *writeFn) send(ctx context.Context, call *appendCall) error {
 	}
 	for {
 		call.sent = time.Now()
-		res, err := fn.stream.AppendRows(ctx, data)
+		res, err := fn.stream.AppendRows(ctx, data, fn.schema.appendOptions()...)
 		if err == nil {
+			fn.schema.pending = nil
 			call.result = res
 			fn.inflight = append(fn.inflight, call)
 			return nil
@@ -300,6 +305,7 @@ func (fn *writeFn) awaitOldest(ctx context.Context) error {
 		return fmt.Errorf("bigquery %s: waiting for an append: %w", fn.TableName(), ctxErr)
 	}
 	fn.latency.Update(ctx, time.Since(call.sent).Milliseconds())
+	fn.schemaUpdated(ctx, resp.GetUpdatedSchema())
 
 	if rowErrs := resp.GetRowErrors(); len(rowErrs) > 0 {
 		refused := make(map[int64]string, len(rowErrs))

@@ -68,6 +68,9 @@ func TestDecode(t *testing.T) {
 		// Arrived behind the source's watermark: the mark travels with the event, which stays on
 		// time by the payload-vs-timestamp rule.
 		{Data: []byte(payload("behind", schemas.PageView, t0)), PublishTime: t0, MessageID: "m7", BehindWatermark: t0.Add(time.Hour)},
+		// Envelope v2 in the same stream as v1.
+		{Data: []byte(strings.Replace(payload("v2", schemas.Purchase, t0), `}`, `,"schema_version":2,"discount":5,"channel":"store"}`, 1)),
+			PublishTime: t0.Add(time.Second), MessageID: "m8"},
 	}
 	event := func(id, eventType string, at time.Time, msg schemas.Message, late bool) schemas.Event {
 		return schemas.Event{EventID: id, EventType: eventType, EventTime: at, UserID: "u1", ProductID: "p1",
@@ -76,13 +79,17 @@ func TestDecode(t *testing.T) {
 	}
 	behind := event("behind", schemas.PageView, t0, msgs[6], false)
 	behind.BehindWatermark = t0.Add(time.Hour)
+	v2 := event("v2", schemas.Purchase, t0, msgs[7], false)
+	v2.SchemaVersion, v2.Discount, v2.Channel = 2, 5_000_000_000, schemas.ChannelStore
 	wantEvents := []any{
+		v2,
 		event("on-time", schemas.Purchase, t0.Add(250*time.Millisecond), msgs[0], false),
 		event("at-budget", schemas.AddToCart, t0.Add(-11*time.Minute), msgs[1], false),
 		event("late", schemas.PageView, t0.Add(-2*time.Hour), msgs[2], true),
 		behind,
 	}
 	wantStamps := []any{
+		"v2@2024-05-01T12:00:00Z late=false",
 		"behind@2024-05-01T12:00:00Z late=false",
 		"on-time@2024-05-01T12:00:00.25Z late=false",
 		"at-budget@2024-05-01T11:49:00Z late=false",
@@ -120,7 +127,7 @@ func TestDecode(t *testing.T) {
 			counters[c.Name()] += c.Result()
 		}
 	}
-	for name, want := range map[string]int64{"decode.in": 7, "decode.out": 4, "deadletter.invalid_json": 1, "deadletter.invalid_schema": 1, "deadletter.invalid_timestamp": 1} {
+	for name, want := range map[string]int64{"decode.in": 8, "decode.out": 5, "deadletter.invalid_json": 1, "deadletter.invalid_schema": 1, "deadletter.invalid_timestamp": 1} {
 		if counters[name] != want {
 			t.Errorf("counter %s = %d, want %d (all: %v)", name, counters[name], want, counters)
 		}

@@ -33,6 +33,9 @@ func FuzzParse(f *testing.F) {
 		`{"event\u005fid":"e\u00e9\n\t\/\\\"\ud83d\ude00","event_type":"page_\u0076iew","event_time":"2024-05-01T14:30:00.5+02:30","user_id":"ü1"}`,
 		strings.Replace(purchase(""), `"amount":1`, `"amount":1.123456789e1`, 1),
 		pv(`"schema_version":2`),
+		pv(`"schema_version":2,"discount":1.5,"channel":"app","x":1`),
+		pv(`"discount":1.5,"channel":"app","schema_version":1`),
+		pv(`"discount":-1,"schema_version":2`),
 		pv(`"user_id":"u2"`),
 		pv(`"quantity":-1`),
 		pv(`"a":"\ud800"`),
@@ -155,7 +158,7 @@ func checkAccepted(t *testing.T, data []byte, ev schemas.Event) {
 		t.Fatalf("Parse(%q): quantity %d, amount %v", data, ev.Quantity, ev.Amount)
 	case !currencyCode.MatchString(ev.Currency):
 		t.Fatalf("Parse(%q): currency %q", data, ev.Currency)
-	case ev.SchemaVersion != 1:
+	case ev.SchemaVersion != schemas.SchemaV1 && ev.SchemaVersion != schemas.SchemaV2:
 		t.Fatalf("Parse(%q): schema_version %d", data, ev.SchemaVersion)
 	case ev.MessageID != "m1" || !ev.PublishTime.Equal(publishTime) || ev.Late:
 		t.Fatalf("Parse(%q): source metadata %q %v late=%v", data, ev.MessageID, ev.PublishTime, ev.Late)
@@ -206,8 +209,24 @@ func checkAccepted(t *testing.T, data []byte, ev schemas.Event) {
 	} else if ev.Amount != 0 || m["amount"] != nil || ev.EventType == schemas.Purchase || ev.EventType == schemas.Refund {
 		t.Fatalf("Parse(%q): amount %v from %#v for %s", data, ev.Amount, m["amount"], ev.EventType)
 	}
-	if v := m["schema_version"]; v != nil && v != json.Number("1") {
+	if v := m["schema_version"]; v != nil && v != json.Number("1") && v != json.Number("2") {
 		t.Fatalf("Parse(%q): schema_version %v accepted", data, v)
+	}
+	// v2 reads discount and channel; in v1 they are unknown fields.
+	v2 := ev.SchemaVersion == schemas.SchemaV2
+	if n, ok := m["discount"].(json.Number); ok && v2 {
+		if d, err := schemas.ParseDecimal(n.String()); err != nil || d != ev.Discount {
+			t.Fatalf("Parse(%q): discount %v, encoding/json reads %s", data, ev.Discount, n)
+		}
+	} else if ev.Discount != 0 || v2 && m["discount"] != nil {
+		t.Fatalf("Parse(%q): discount %v from %#v in v%d", data, ev.Discount, m["discount"], ev.SchemaVersion)
+	}
+	if c, ok := m["channel"].(string); ok && v2 {
+		if c != ev.Channel {
+			t.Fatalf("Parse(%q): channel %q, encoding/json reads %q", data, ev.Channel, c)
+		}
+	} else if ev.Channel != "" || v2 && m["channel"] != nil {
+		t.Fatalf("Parse(%q): channel %q from %#v in v%d", data, ev.Channel, m["channel"], ev.SchemaVersion)
 	}
 	var device schemas.Device
 	if d, ok := m["device"].(map[string]any); ok {
@@ -228,7 +247,7 @@ func checkAccepted(t *testing.T, data []byte, ev schemas.Event) {
 	}
 	wantExtra := map[string]any{}
 	for k, v := range m {
-		if !known[k] {
+		if !known[k] && !(v2 && (k == "discount" || k == "channel")) {
 			wantExtra[k] = v
 		}
 	}

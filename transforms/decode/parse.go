@@ -87,7 +87,8 @@ func (p *parser) fail(e *Error) {
 	}
 }
 
-// Parse decodes and validates one message against the v1 envelope. On failure the error is an
+// Parse decodes and validates one message against the envelope of its schema_version, v1 (the
+// default) or v2. On failure the error is an
 // *Error whose Reason is the dead-letter reason. msg.Data must not change during the call;
 // neither result shares memory with it.
 func Parse(msg schemas.Message) (schemas.Event, error) {
@@ -169,6 +170,9 @@ func (p *parser) event() (schemas.Event, error) {
 	p.ws()
 	if p.i < len(p.s) {
 		return ev, p.unexpected("after the top-level object")
+	}
+	if ev.SchemaVersion == schemas.SchemaV2 && len(extras) > 0 {
+		extras = p.v2Fields(&ev, extras)
 	}
 	if p.schemaErr != nil {
 		return ev, p.schemaErr
@@ -433,13 +437,83 @@ func (p *parser) field(bit uint16, name string, ev *schemas.Event) *Error {
 		switch {
 		case msg != "":
 			p.fail(schemaError(name, "%s %s", clip(v), msg))
-		case n != 1:
-			p.fail(schemaError(name, "version %d is not supported (only 1 is)", n))
+		case n != schemas.SchemaV1 && n != schemas.SchemaV2:
+			p.fail(schemaError(name, "version %d is not supported (only 1 and 2 are)", n))
 		default:
-			ev.SchemaVersion = 1
+			ev.SchemaVersion = n
 		}
 	}
 	return nil
+}
+
+// v2Fields reads the fields envelope v2 adds out of the unknown fields, where the single pass
+// put them before it knew the version (schema_version may come last), and returns the
+// unknown fields without them. In a v1 event they stay unknown fields, as they always were.
+// Only a v2 payload with unknown fields pays for this.
+func (p *parser) v2Fields(ev *schemas.Event, extras []member) []member {
+	kept := extras[:0]
+	for _, m := range extras {
+		switch m.key {
+		case "discount":
+			p.discount(ev, m.value)
+		case "channel":
+			p.channel(ev, m.value)
+		default:
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+// discount reads v2's discount, as written (v): a number ≥ 0 within the per-event limit, or null.
+func (p *parser) discount(ev *schemas.Event, v string) {
+	const name = "discount"
+	switch {
+	case v == "null":
+		return
+	case v[0] != '-' && (v[0] < '0' || v[0] > '9'):
+		p.fail(schemaError(name, "must be a number, got %s", describe(v[0])))
+		return
+	case v[0] == '-' && !isZero(v):
+		p.fail(schemaError(name, "%s must be ≥ 0", clip(v)))
+		return
+	}
+	d, err := schemas.ParseDecimal(v)
+	if errors.Is(err, schemas.ErrDecimalRange) {
+		p.fail(&Error{Reason: deadletter.ReasonAmountOutOfRange, Field: name,
+			Msg: fmt.Sprintf("%s is above %s, the per-event limit", clip(v), schemas.MaxDecimal)})
+		return
+	}
+	if err != nil {
+		p.fail(schemaError(name, "%s is not an exact decimal: %v", quote(v), err))
+		return
+	}
+	ev.Discount = d
+}
+
+// channel reads v2's channel, as written (v): one of the Channel constants, or null.
+func (p *parser) channel(ev *schemas.Event, v string) {
+	const name = "channel"
+	if v == "null" {
+		return
+	}
+	if v[0] != '"' {
+		p.fail(schemaError(name, "must be a string, got %s", describe(v[0])))
+		return
+	}
+	sc := scanner{s: v}
+	c, err := sc.str(true)
+	if err != nil {
+		p.fail(err) // not reached: the value was scanned once already
+		return
+	}
+	for _, k := range [...]string{schemas.ChannelWeb, schemas.ChannelApp, schemas.ChannelStore, schemas.ChannelMarketplace} {
+		if c == k {
+			ev.Channel = k // the constant, not c, which may be a view of the payload
+			return
+		}
+	}
+	p.fail(schemaError(name, "%s is not one of web, app, store, marketplace", quote(c)))
 }
 
 // stringValue reads a value that must be a string. ok is false (and the value skipped) when it

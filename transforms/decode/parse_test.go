@@ -167,6 +167,30 @@ func TestParseValid(t *testing.T) {
 			want:    event(nil),
 		},
 		{
+			name:    "v2 with discount and channel",
+			payload: pv(`"discount":2.50,"channel":"marketplace","promo":{"code":"X"},"schema_version":2`),
+			want: event(func(e *schemas.Event) {
+				e.SchemaVersion, e.Discount, e.Channel, e.Extra = 2, 2_500_000_000, schemas.ChannelMarketplace, json.RawMessage(`{"promo":{"code":"X"}}`)
+			}),
+		},
+		{
+			name:    "v2 with escaped channel and null discount",
+			payload: pv(`"schema_version":2,"channel":"w\u0065b","discount":null`),
+			want:    event(func(e *schemas.Event) { e.SchemaVersion, e.Channel = 2, schemas.ChannelWeb }),
+		},
+		{
+			name:    "v2 without the new fields",
+			payload: pv(`"schema_version":2`),
+			want:    event(func(e *schemas.Event) { e.SchemaVersion = 2 }),
+		},
+		{
+			name:    "v1 keeps discount and channel as unknown fields, unvalidated",
+			payload: pv(`"discount":"ten","channel":"fax","schema_version":1`),
+			want: event(func(e *schemas.Event) {
+				e.Extra = json.RawMessage(`{"discount":"ten","channel":"fax"}`)
+			}),
+		},
+		{
 			name:    "schema_version 1 and a currency",
 			payload: pv(`"schema_version":1,"currency":"JPY","session_hint":""`),
 			want:    event(func(e *schemas.Event) { e.Currency = "JPY" }),
@@ -292,7 +316,14 @@ func TestParseInvalid(t *testing.T) {
 		{"attribute value null", pv(`"attributes":{"b":null}`), badSchem, "attributes", "must be a string, got null"},
 		{"attributes array", pv(`"attributes":[]`), badSchem, "attributes", "must be an object, got array"},
 		{"attribute twice", pv(`"attributes":{"a":"x","a":"y"}`), badSchem, "attributes", `duplicate key "a"`},
-		{"schema_version 2", pv(`"schema_version":2`), badSchem, "schema_version", "version 2 is not supported"},
+		{"schema_version 3", pv(`"schema_version":3`), badSchem, "schema_version", "version 3 is not supported"},
+		{"v2 negative discount", pv(`"discount":-0.5,"schema_version":2`), badSchem, "discount", "must be ≥ 0"},
+		{"v2 discount string", pv(`"schema_version":2,"discount":"1"`), badSchem, "discount", "must be a number, got string"},
+		{"v2 discount too precise", pv(`"schema_version":2,"discount":0.0000000001`), badSchem, "discount", "not an exact decimal"},
+		{"v2 discount too large", pv(`"schema_version":2,"discount":9223372037`), amountRange, "discount", "per-event limit"},
+		{"v2 channel unknown", pv(`"schema_version":2,"channel":"fax"`), badSchem, "channel", `"fax" is not one of`},
+		{"v2 channel number", pv(`"schema_version":2,"channel":1`), badSchem, "channel", "must be a string, got number"},
+		{"v2 duplicate channel", pv(`"schema_version":2,"channel":"web","channel":"app"`), badSchem, "channel", "duplicate key"},
 		{"schema_version string", pv(`"schema_version":"1"`), badSchem, "schema_version", "must be a number, got string"},
 		{"schema_version fraction", pv(`"schema_version":1.5`), badSchem, "schema_version", "is not an integer"},
 		{"duplicate key", pv(`"user_id":"u2"`), badSchem, "user_id", "duplicate key"},

@@ -1,5 +1,6 @@
 // Package enrich adds reference data to events: the product's category and list price from the
-// product catalog, and the event's amount in USD from the currency rate file. Both files live on
+// product catalog, and the event's amount in USD from the currency rate file, at the rate in
+// force at the event's time. Both files live on
 // any Beam filesystem (local or gs://), are loaded when a worker sets up and reloaded on an
 // interval, so updated reference data reaches a running streaming job without a restart.
 package enrich
@@ -42,6 +43,9 @@ var (
 	missCount       = telemetry.NewCounter("enrich.misses")
 	unknownCurrency = telemetry.NewCounter("enrich.unknown_currency")
 	reloadErrors    = telemetry.NewCounter("enrich.reload_errors")
+	// beforeFirstRate counts events older than their currency's first rate row, converted at
+	// that row's rate.
+	beforeFirstRate = telemetry.NewCounter("enrich.rate_before_first")
 )
 
 // Config locates the reference data.
@@ -166,6 +170,9 @@ func (fn *enrichFn) ProcessElement(ctx context.Context, ts beam.EventTime, e sch
 	}
 	if m.currency {
 		unknownCurrency.Inc(ctx, 1)
+	}
+	if m.early {
+		beforeFirstRate.Inc(ctx, 1)
 	}
 	emit(ts, e)
 	outCount.Inc(ctx, 1)

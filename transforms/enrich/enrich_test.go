@@ -24,6 +24,7 @@ func init() {
 	register.Function2x0(withEventTimestamp)
 	register.Function2x1(describe)
 	register.Function1x1(describeDead)
+	register.Function1x1(describeUSD)
 }
 
 // fakeClock is a clock the test moves by hand.
@@ -211,3 +212,39 @@ func TestEnrichPipeline(t *testing.T) {
 		t.Errorf("counters (-want +got):\n%s", diff)
 	}
 }
+
+// TestEnrichPipelineRateChange replays a range with an EUR rate change inside it: each event
+// gets the rate in force at its event time, whatever the order it arrives in, and an event
+// older than the rate file gets the first rate and is counted.
+func TestEnrichPipelineRateChange(t *testing.T) {
+	dir := t.TempDir()
+	rates := writeFile(t, dir, "rates.csv", "currency,usd_per_unit,as_of\n"+
+		"EUR,1.0853,2025-03-14\nEUR,1.1,2025-03-15\nUSD,1,2025-03-14\n")
+	change := time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC)
+	hundred := schemas.Decimal(100 * schemas.DecimalScale)
+	events := []schemas.Event{
+		{EventID: "after", EventType: schemas.Purchase, EventTime: change.Add(time.Hour), UserID: "u1", ProductID: "p-0001", Amount: hundred, Currency: "EUR", SchemaVersion: 1},
+		{EventID: "at", EventType: schemas.Purchase, EventTime: change, UserID: "u1", ProductID: "p-0001", Amount: hundred, Currency: "EUR", SchemaVersion: 1},
+		{EventID: "before", EventType: schemas.Purchase, EventTime: change.Add(-time.Millisecond), UserID: "u2", ProductID: "p-0001", Amount: hundred, Currency: "EUR", SchemaVersion: 1},
+		{EventID: "older", EventType: schemas.Purchase, EventTime: change.Add(-48 * time.Hour), UserID: "u2", ProductID: "p-0001", Amount: hundred, Currency: "EUR", SchemaVersion: 1},
+		{EventID: "usd", EventType: schemas.Purchase, EventTime: change.Add(-48 * time.Hour), UserID: "u3", ProductID: "p-0001", Amount: hundred, Currency: "USD", SchemaVersion: 1},
+	}
+	p, s := beam.NewPipelineWithRoot()
+	in := beam.ParDo(s, withEventTimestamp, beam.CreateList(s, events))
+	enriched := Enrich(s, in, Config{ProductCatalog: shippedCatalog, CurrencyRates: rates, RefreshInterval: time.Hour})
+	passert.Empty(s, enriched.DeadLetters)
+	passert.Equals(s, beam.ParDo(s, describeUSD, enriched.Events),
+		"after usd=110", "at usd=110", "before usd=108.53", "older usd=108.53", "usd usd=100")
+
+	res := ptest.RunAndValidate(t, p)
+	counters := map[string]int64{}
+	for _, c := range res.Metrics().Query(func(r metrics.SingleResult) bool { return r.Namespace() == telemetry.Namespace }).Counters() {
+		counters[c.Name()] += c.Result()
+	}
+	want := map[string]int64{"enrich.in": 5, "enrich.out": 5, "enrich.rate_before_first": 1}
+	if diff := cmp.Diff(want, counters); diff != "" {
+		t.Errorf("counters (-want +got):\n%s", diff)
+	}
+}
+
+func describeUSD(e schemas.Event) string { return fmt.Sprintf("%s usd=%s", e.EventID, e.AmountUSD) }

@@ -32,8 +32,45 @@ var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 // It is read-only once loaded, so it may be shared.
 type Reference struct {
 	products  map[string]product
-	rates     map[string]schemas.Decimal // currency -> USD per unit
-	ratesAsOf time.Time                  // the newest as_of in the rate file
+	rates     map[string][]rate // currency -> its rates, oldest as_of first
+	ratesAsOf time.Time         // the newest as_of in the rate file
+}
+
+// rate is one row of the rate file: USD per unit in force from asOf (00:00 UTC of its date)
+// until the next row of the same currency.
+type rate struct {
+	asOf       time.Time
+	usdPerUnit schemas.Decimal
+}
+
+// rateAt returns the rate of code in force at t: the row with the latest as_of at or before t.
+// Before a currency's first row it returns that first row with early set: an event older than
+// the rate file is converted at the oldest rate known rather than left without a USD amount.
+func (r *Reference) rateAt(code string, t time.Time) (d schemas.Decimal, early, ok bool) {
+	rs := r.rates[code]
+	if len(rs) == 0 {
+		return 0, false, false
+	}
+	// The first row whose as_of is after t; the one before it is in force.
+	i, _ := slices.BinarySearchFunc(rs, t, func(x rate, t time.Time) int {
+		if x.asOf.After(t) {
+			return 1
+		}
+		return -1
+	})
+	if i == 0 {
+		return rs[0].usdPerUnit, true, true
+	}
+	return rs[i-1].usdPerUnit, false, true
+}
+
+// latestRate is the newest rate of code, which converts catalog list prices.
+func (r *Reference) latestRate(code string) (schemas.Decimal, bool) {
+	rs := r.rates[code]
+	if len(rs) == 0 {
+		return 0, false
+	}
+	return rs[len(rs)-1].usdPerUnit, true
 }
 
 type product struct {
@@ -42,21 +79,25 @@ type product struct {
 }
 
 // LoadReference reads the product catalog and currency rate files from any Beam filesystem path
-// (local or gs://). Catalog prices are converted to USD at load time, so a catalog currency
-// missing from the rate file is an error.
+// (local or gs://). The rate file may hold several rows per currency, one per as_of date; Apply
+// uses the one in force at the event's time. The catalog is current-only: catalog prices are
+// converted to USD at load time with each currency's newest rate, so a catalog currency missing
+// from the rate file is an error.
 func LoadReference(ctx context.Context, catalogPath, ratesPath string) (*Reference, error) {
 	ref := &Reference{}
 	var err error
 	if ref.rates, ref.ratesAsOf, err = loadRates(ctx, ratesPath); err != nil {
 		return nil, fmt.Errorf("loading currency rates %s: %w", ratesPath, err)
 	}
-	if ref.products, err = loadCatalog(ctx, catalogPath, ref.rates); err != nil {
+	if ref.products, err = loadCatalog(ctx, catalogPath, ref.latestRate); err != nil {
 		return nil, fmt.Errorf("loading product catalog %s: %w", catalogPath, err)
 	}
 	return ref, nil
 }
 
 // Apply sets e's Category, ListPrice (USD) and AmountUSD, defaulting an empty Currency to USD.
+// AmountUSD uses the rate in force at e.EventTime (see LoadReference), so a replay of old events
+// computes the amounts the streaming job computed when they happened.
 // It reports a miss when the product or the currency is not in the reference data; the event is
 // still usable (category "unknown", or no USD amount). A page_view without a product is not a
 // miss. A USD amount above schemas.MaxDecimal is a miss too (Enrich dead-letters that event).
@@ -69,7 +110,9 @@ func (r *Reference) Apply(e *schemas.Event) (miss bool) {
 // misses says what Apply could not do: the product or currency is unknown, or the USD amount
 // would exceed schemas.MaxDecimal, the per-event cap that keeps every sum inside NUMERIC (see
 // schemas.Numeric); such an event becomes a dead letter rather than carry a saturated amount.
-type misses struct{ product, currency, usdRange bool }
+// early says the event is older than its currency's first rate row (converted at that row, and
+// counted, but not a miss).
+type misses struct{ product, currency, usdRange, early bool }
 
 func (r *Reference) apply(e *schemas.Event) (m misses) {
 	e.Category, e.ListPrice = "", 0
@@ -83,10 +126,11 @@ func (r *Reference) apply(e *schemas.Event) (m misses) {
 	if e.Currency == "" {
 		e.Currency = "USD"
 	}
-	rate, ok := r.rates[e.Currency]
+	rate, early, ok := r.rateAt(e.Currency, e.EventTime)
 	if !ok {
 		m.currency = true
 	}
+	m.early = early
 	e.AmountUSD, ok = e.Amount.MulChecked(rate) // 0 for an unknown currency
 	m.usdRange = !ok
 	return m
@@ -143,45 +187,51 @@ func readCSV(ctx context.Context, path string, header []string, row func(line in
 	return nil
 }
 
-func loadRates(ctx context.Context, path string) (map[string]schemas.Decimal, time.Time, error) {
-	rates := map[string]schemas.Decimal{}
+func loadRates(ctx context.Context, path string) (map[string][]rate, time.Time, error) {
+	rates := map[string][]rate{}
 	var asOf time.Time
 	err := readCSV(ctx, path, ratesHeader, func(_ int, rec []string) error {
 		code, rateText, dateText := rec[0], rec[1], rec[2]
 		if !currencyCode.MatchString(code) {
 			return fmt.Errorf("currency %q is not an ISO 4217 code", code)
 		}
-		if _, dup := rates[code]; dup {
-			return fmt.Errorf("currency %s listed twice", code)
-		}
-		rate, err := schemas.ParseDecimal(rateText)
-		if err != nil {
-			return fmt.Errorf("usd_per_unit %q: %w", rateText, err)
-		}
-		if rate == 0 {
-			return fmt.Errorf("usd_per_unit of %s is 0", code)
-		}
-		if code == "USD" && rate != schemas.DecimalScale {
-			return fmt.Errorf("usd_per_unit of USD is %s, want 1", rate)
-		}
 		d, err := time.Parse(time.DateOnly, dateText)
 		if err != nil {
 			return fmt.Errorf("as_of %q is not a YYYY-MM-DD date", dateText)
 		}
+		for _, x := range rates[code] {
+			if x.asOf.Equal(d) {
+				return fmt.Errorf("currency %s listed twice as of %s", code, dateText)
+			}
+		}
+		v, err := schemas.ParseDecimal(rateText)
+		if err != nil {
+			return fmt.Errorf("usd_per_unit %q: %w", rateText, err)
+		}
+		if v == 0 {
+			return fmt.Errorf("usd_per_unit of %s is 0", code)
+		}
+		if code == "USD" && v != schemas.DecimalScale {
+			return fmt.Errorf("usd_per_unit of USD is %s, want 1", v)
+		}
 		if d.After(asOf) {
 			asOf = d
 		}
-		rates[code] = rate
+		rates[code] = append(rates[code], rate{asOf: d, usdPerUnit: v})
 		return nil
 	})
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	rates["USD"] = schemas.DecimalScale // USD needs no row
+	for _, rs := range rates {
+		slices.SortFunc(rs, func(a, b rate) int { return a.asOf.Compare(b.asOf) })
+	}
+	// USD needs no row, and is 1 at any time (the zero as_of is before every event).
+	rates["USD"] = []rate{{usdPerUnit: schemas.DecimalScale}}
 	return rates, asOf, nil
 }
 
-func loadCatalog(ctx context.Context, path string, rates map[string]schemas.Decimal) (map[string]product, error) {
+func loadCatalog(ctx context.Context, path string, rateOf func(code string) (schemas.Decimal, bool)) (map[string]product, error) {
 	products := map[string]product{}
 	err := readCSV(ctx, path, catalogHeader, func(_ int, rec []string) error {
 		id, category, priceText, currency := rec[0], rec[2], rec[3], rec[4]
@@ -198,11 +248,11 @@ func loadCatalog(ctx context.Context, path string, rates map[string]schemas.Deci
 		if err != nil {
 			return fmt.Errorf("list_price %q: %w", priceText, err)
 		}
-		rate, ok := rates[currency]
+		r, ok := rateOf(currency)
 		if !ok {
 			return fmt.Errorf("currency %q of product %s is not in the currency rates", currency, id)
 		}
-		usd, ok := price.MulChecked(rate)
+		usd, ok := price.MulChecked(r)
 		if !ok {
 			return fmt.Errorf("list_price %q of product %s is above %s USD", priceText, id, schemas.MaxDecimal)
 		}

@@ -72,14 +72,19 @@ func TestLoadShippedReference(t *testing.T) {
 		t.Errorf("categories (-want +got):\n%s", diff)
 	}
 	for _, code := range []string{"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "SEK", "INR", "BRL", "MXN"} {
-		if ref.rates[code] <= 0 {
+		if r, ok := ref.latestRate(code); !ok || r <= 0 {
 			t.Errorf("no rate for %s", code)
 		}
 	}
-	if got, want := ref.rates["USD"], dec(t, "1"); got != want {
+	if got, _ := ref.latestRate("USD"); got != dec(t, "1") {
+		t.Errorf("USD rate = %s, want 1", got)
+	}
+	// The shipped file has one row per currency, so every event time gets it: make run's
+	// numbers do not depend on when its events happened.
+	if got, want := mustRateAt(t, ref, "EUR", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), dec(t, "1.0853"); got != want {
 		t.Errorf("USD rate = %s, want %s", got, want)
 	}
-	if got, want := ref.rates["EUR"], dec(t, "1.0853"); got != want {
+	if got, want := mustRateAt(t, ref, "EUR", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)), dec(t, "1.0853"); got != want {
 		t.Errorf("EUR rate = %s, want %s", got, want)
 	}
 	if want := time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC); !ref.ratesAsOf.Equal(want) {
@@ -119,7 +124,7 @@ func TestLoadReferenceErrors(t *testing.T) {
 		{name: "rates too precise", catalog: goodCatalog, rates: goodRates + "GBP,1.2700000001,2025-01-15\n", wantErrContains: []string{"line 4", "fractional digits"}},
 		{name: "rates bad date", catalog: goodCatalog, rates: goodRates + "GBP,1.27,15/01/2025\n", wantErrContains: []string{`line 4: as_of "15/01/2025"`}},
 		{name: "rates USD not 1", catalog: goodCatalog, rates: "currency,usd_per_unit,as_of\nUSD,1.01,2025-01-15\n", wantErrContains: []string{"line 2: usd_per_unit of USD is 1.01"}},
-		{name: "rates duplicate", catalog: goodCatalog, rates: goodRates + "EUR,1.09,2025-01-16\n", wantErrContains: []string{"line 4: currency EUR listed twice"}},
+		{name: "rates duplicate date", catalog: goodCatalog, rates: goodRates + "EUR,1.09,2025-01-15\n", wantErrContains: []string{"line 4: currency EUR listed twice as of 2025-01-15"}},
 		{name: "rates wrong header", catalog: goodCatalog, rates: "currency,rate\nEUR,1.08\n", wantErrContains: []string{"line 1: header"}},
 	}
 	for _, tt := range tests {
@@ -146,6 +151,65 @@ func TestLoadReferenceErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func mustRateAt(t *testing.T, ref *Reference, code string, at time.Time) schemas.Decimal {
+	t.Helper()
+	r, _, ok := ref.rateAt(code, at)
+	if !ok {
+		t.Fatalf("no rate for %s", code)
+	}
+	return r
+}
+
+// TestRateAt checks that each event gets the rate in force at its event time: the row with
+// the latest as_of at or before it (as_of is 00:00 UTC of its date), the first row before
+// any, in whatever order the file lists them.
+func TestRateAt(t *testing.T) {
+	dir := t.TempDir()
+	ref, err := LoadReference(context.Background(),
+		writeFile(t, dir, "products.csv", goodCatalog),
+		writeFile(t, dir, "rates.csv", "currency,usd_per_unit,as_of\n"+
+			"EUR,1.10,2025-03-01\nEUR,1.00,2025-01-01\nEUR,1.05,2025-02-01\nUSD,1,2025-02-01\nGBP,1.25,2025-02-01\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(m time.Month, d, h int) time.Time { return time.Date(2025, m, d, h, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		name      string
+		code      string
+		at        time.Time
+		want      string
+		wantEarly bool
+	}{
+		{"before the first row", "EUR", day(12, 31, 23).AddDate(-1, 0, 0), "1.00", true},
+		{"on the first as_of", "EUR", day(1, 1, 0), "1.00", false},
+		{"between rows", "EUR", day(1, 31, 23), "1.00", false},
+		{"on a later as_of", "EUR", day(2, 1, 0), "1.05", false},
+		{"the last nanosecond of a rate", "EUR", day(3, 1, 0).Add(-time.Nanosecond), "1.05", false},
+		{"after the last row", "EUR", day(12, 1, 0), "1.10", false},
+		{"a single row before it", "GBP", day(1, 15, 0), "1.25", true},
+		{"a single row after it", "GBP", day(6, 1, 0), "1.25", false},
+		{"USD is 1 at any time", "USD", day(1, 1, 0).AddDate(-10, 0, 0), "1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, early, ok := ref.rateAt(tt.code, tt.at)
+			if !ok {
+				t.Fatalf("rateAt(%s, %v): no rate", tt.code, tt.at)
+			}
+			if got != dec(t, tt.want) || early != tt.wantEarly {
+				t.Errorf("rateAt(%s, %v) = %s, early %v; want %s, early %v", tt.code, tt.at, got, early, tt.want, tt.wantEarly)
+			}
+		})
+	}
+	if _, _, ok := ref.rateAt("XAU", day(2, 1, 0)); ok {
+		t.Error("rateAt(XAU) found a rate for a currency the file does not list")
+	}
+	// The catalog is current-only: its EUR price converts at the newest rate.
+	if got, want := ref.products["p-2"].listPriceUSD, dec(t, "22"); got != want {
+		t.Errorf("p-2 list price = %s USD, want %s (20 EUR at the newest rate, 1.10)", got, want)
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package bqtest is an in-process BigQuery for tests: a gRPC server implementing the Storage Write
 // API (storagepb.BigQueryWrite: GetWriteStream and the AppendRows bidi stream on the default
 // stream) and the two REST methods a sink needs to create tables (tables.get, tables.insert).
+// Columns can be added mid-run (AddColumns); writers then get the updated schema in their
+// append responses, as from BigQuery.
 // No BigQuery emulator is reachable in CI, so the real managedwriter client talks to this over the
 // real wire protocol. Appended rows are decoded with the writer's proto descriptor, checked
 // against the table schema when it has one, and stored as maps; CDC upserts and deletes
@@ -91,6 +93,7 @@ type table struct {
 	seqs       []string // last _CHANGE_SEQUENCE_NUMBER applied to each row
 	reject     func(Row) bool
 	discard    bool
+	added      []string // columns AddColumns added, lower-case (evolve.go)
 }
 
 // TableOption configures a table created with CreateTable.
@@ -278,10 +281,15 @@ func (s *Server) GetWriteStream(_ context.Context, req *storagepb.GetWriteStream
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := s.tables[name]; !ok {
+	t, ok := s.tables[name]
+	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Requested entity was not found. Entity: %s", req.GetName())
 	}
-	return &storagepb.WriteStream{Name: req.GetName(), Type: storagepb.WriteStream_COMMITTED, Location: "US"}, nil
+	ws := &storagepb.WriteStream{Name: req.GetName(), Type: storagepb.WriteStream_COMMITTED, Location: "US"}
+	if req.GetView() == storagepb.WriteStreamView_FULL {
+		ws.TableSchema = storageSchema(t.schema)
+	}
+	return ws, nil
 }
 
 // tableOfStream returns the table of a default stream name.
@@ -400,8 +408,9 @@ func (s *Server) append(stream string, desc protoreflect.MessageDescriptor, req 
 	}
 	s.stats.RowsAppended += len(rows)
 	return &storagepb.AppendRowsResponse{
-		Response:    &storagepb.AppendRowsResponse_AppendResult_{AppendResult: &storagepb.AppendRowsResponse_AppendResult{}},
-		WriteStream: stream,
+		Response:      &storagepb.AppendRowsResponse_AppendResult_{AppendResult: &storagepb.AppendRowsResponse_AppendResult{}},
+		WriteStream:   stream,
+		UpdatedSchema: t.updatedSchema(desc),
 	}
 }
 
