@@ -20,14 +20,25 @@ import (
 // table and the Terraform variables of terraform/modules/dataflow_streaming:
 // after changing it, run make generate (go run ./cmd/gendocs).
 type Options struct {
-	InputSubscription        string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
+	InputSubscription string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
+	MaxMessages       int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
+	IdleTimeout       time.Duration `flag:"idleTimeout" default:"0s" group:"Source" label:"Idle timeout" help:"Stop and drain after this long without a message; 0 never stops." example:"2m"`
+	// CoreOptions are the flags the backfill pipeline shares (same names and defaults).
+	CoreOptions
+	NumShards      int    `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per window and pane of the windowed archive writer (files.WriteArchive, for a source that acks by itself); the Pub/Sub source's write-ahead log writes one file per round and hour instead." example:"8"`
+	TempDirectory  string `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file. Empty uses the system temp directory." example:"/tmp/tributary"`
+	GenerateEvents int64  `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
+	GenerateSeed   int64  `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
+}
+
+// CoreOptions are the flags of Core, shared by the streaming and backfill pipelines: one
+// definition, embedded in both options structs, so names, defaults and help never drift.
+type CoreOptions struct {
 	TimestampAttribute       string        `flag:"timestampAttribute" default:"event_time" group:"Source" label:"Event time attribute" help:"Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), read as PubsubIO.withTimestampAttribute reads it; a message without it takes its publish time." example:"event_time" regex:"^[^\\s]{1,256}$"`
 	MaxTimestampSkew         time.Duration `flag:"maxTimestampSkew" default:"5m" group:"Source" label:"Maximum timestamp skew" help:"How far a timestamp attribute may be ahead of the message's publish time; a later one is invalid: the message is dead-lettered (invalid_timestamp), archived under its publish time, and never moves the watermark." example:"1m"`
 	MaxTimestampAge          time.Duration `flag:"maxTimestampAge" default:"744h" group:"Source" label:"Maximum timestamp age" help:"How far a timestamp attribute may be behind the message's publish time (default 31 days, Pub/Sub's longest retention); an older one is invalid like one beyond --maxTimestampSkew." example:"168h"`
 	MaxOutOfOrderness        time.Duration `flag:"maxOutOfOrderness" default:"10s" group:"Event time" label:"Maximum out-of-orderness" help:"How far the watermark is held back behind the newest event time, so that events arriving up to this much out of order are still on time." example:"30s"`
 	AllowedLateness          time.Duration `flag:"allowedLateness" default:"0s" group:"Event time" label:"Allowed lateness" help:"How long after the watermark passes the end of a window late events still update it, in LATE panes as --lateFirings says; later events are kept out of windows and counted." example:"5m"`
-	MaxMessages              int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
-	IdleTimeout              time.Duration `flag:"idleTimeout" default:"0s" group:"Source" label:"Idle timeout" help:"Stop and drain after this long without a message; 0 never stops." example:"2m"`
 	DedupHorizon             time.Duration `flag:"dedupHorizon" default:"10m" group:"Processing" label:"Deduplication horizon" help:"How long an event_id is remembered to drop duplicates and redeliveries." example:"1h"`
 	ProductCatalog           string        `flag:"productCatalog" default:"testdata/reference/products.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Product catalog" help:"Product catalog CSV used to enrich events, a local path or a gs:// URI. The default is the sample catalog shipped with the repository and the template image." example:"gs://my-bucket/reference/products.csv"`
 	CurrencyRates            string        `flag:"currencyRates" default:"testdata/reference/currency_rates.csv" group:"Enrichment" param:"GCS_READ_FILE" label:"Currency rates" help:"Currency rates CSV (USD per unit of each currency) used to convert amounts, a local path or a gs:// URI. The default is the sample file shipped with the repository and the template image." example:"gs://my-bucket/reference/currency_rates.csv"`
@@ -51,8 +62,6 @@ type Options struct {
 	TokenKeyFile             string        `flag:"tokenKeyFile" group:"Privacy" param:"GCS_READ_FILE" label:"Token key file" help:"Local path or gs:// URI of the file holding the tokenization key (at least 32 bytes), read by the workers. Never pass the key itself as a flag." example:"gs://my-secure-bucket/tributary/token.key"`
 	TokenKeyEnv              string        `flag:"tokenKeyEnv" group:"Privacy" label:"Token key variable" help:"Name of the workers' environment variable holding the tokenization key (the name, not the key)." example:"TRIBUTARY_TOKEN_KEY" regex:"^[A-Za-z_][A-Za-z0-9_]*$"`
 	OutputDirectory          string        `flag:"outputDirectory" default:"out" group:"Output" label:"Output directory" help:"Root of the file outputs, a local path or gs://bucket/path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON." example:"gs://my-bucket/tributary"`
-	NumShards                int           `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per window and pane of the windowed archive writer (files.WriteArchive, for a source that acks by itself); the Pub/Sub source's write-ahead log writes one file per round and hour instead." example:"8"`
-	TempDirectory            string        `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file. Empty uses the system temp directory." example:"/tmp/tributary"`
 	OutputDataset            string        `flag:"outputDataset" group:"Output" label:"BigQuery dataset" help:"Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as newline-delimited JSON files under outputDirectory/bq/ (local or gs://)." example:"my-project:tributary" regex:"^[^:\\s]+:[A-Za-z0-9_]+$"`
 	DeadLetterTopic          string        `flag:"deadLetterTopic" group:"Output" param:"PUBSUB_TOPIC" label:"Dead-letter topic" help:"Pub/Sub topic that also receives every dead letter (original payload and attributes plus tributary_step, tributary_reason and tributary_error), in the form projects/<project>/topics/<topic>." example:"projects/my-project/topics/tributary-dead-letters" regex:"^projects/[^/\\s]+/topics/[^/\\s]+$"`
 	CreateTables             bool          `flag:"createTables" default:"false" group:"Output" label:"Create missing tables" help:"Create missing BigQuery tables from schemas/bigquery instead of failing at start-up."`
@@ -60,8 +69,6 @@ type Options struct {
 	BigQueryEndpoint         string        `flag:"bigQueryEndpoint" group:"Output" label:"BigQuery Storage Write endpoint" help:"host:port of the Storage Write API; empty uses Google's." example:"localhost:9060"`
 	BigQueryInsecure         bool          `flag:"bigQueryInsecure" default:"false" group:"Output" label:"Insecure BigQuery endpoint" help:"Connect to bigQueryEndpoint without TLS or credentials (emulators and test servers)."`
 	BigQueryRestEndpoint     string        `flag:"bigQueryRestEndpoint" group:"Output" label:"BigQuery REST endpoint" help:"Base URL of the BigQuery REST API, used only by createTables; empty uses Google's." example:"http://localhost:9050/bigquery/v2/"`
-	GenerateEvents           int64         `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
-	GenerateSeed             int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
 	ProgressInterval         time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
 	LogLevel                 string        `flag:"logLevel" default:"warn" template:"-" group:"Local run" label:"Log level" help:"Lowest level of the runner's log lines (Prism's and the Beam SDK's) printed in local runs: debug, info, warn or error; a line repeated verbatim is printed once, with its count at the end. The pipeline's own start line always shows." regex:"^(debug|info|warn|error)$"`
 }
@@ -69,26 +76,40 @@ type Options struct {
 // Validate checks every option, in field order, and returns an
 // *options.FlagError naming the first bad flag.
 func (o Options) Validate() error {
-	rules := map[string]options.Rule{
-		"maxTimestampSkew":  func() string { return options.Positive(o.MaxTimestampSkew) },
-		"maxTimestampAge":   func() string { return options.Positive(o.MaxTimestampAge) },
-		"maxOutOfOrderness": func() string { return options.NonNegative(o.MaxOutOfOrderness) },
-		"maxMessages":       func() string { return options.NonNegative(o.MaxMessages) },
-		"idleTimeout":       func() string { return options.NonNegative(o.IdleTimeout) },
-		"dedupHorizon":      func() string { return options.Positive(o.DedupHorizon) },
-		"productCatalog":    func() string { return nonEmpty(o.ProductCatalog) },
-		"currencyRates":     func() string { return nonEmpty(o.CurrencyRates) },
-		"referenceRefresh":  func() string { return options.Positive(o.ReferenceRefresh) },
-		"outputDirectory":   func() string { return nonEmpty(o.OutputDirectory) },
-		"numShards":         func() string { return options.Between(o.NumShards, 1, 99999) },
+	rules, err := o.CoreOptions.Rules()
+	if err != nil {
+		return err
+	}
+	for flag, rule := range map[string]options.Rule{
+		"maxMessages": func() string { return options.NonNegative(o.MaxMessages) },
+		"idleTimeout": func() string { return options.NonNegative(o.IdleTimeout) },
+		"numShards":   func() string { return options.Between(o.NumShards, 1, 99999) },
 		"tempDirectory": func() string {
 			if strings.HasPrefix(o.TempDirectory, "gs://") {
 				return "must be a local directory"
 			}
 			return ""
 		},
-		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
-		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
+		"generateEvents": func() string { return options.NonNegative(o.GenerateEvents) },
+	} {
+		rules[flag] = rule
+	}
+	return options.Validate(o, rules)
+}
+
+// Rules returns the checks of the core flags beyond their tags, keyed by flag, for the
+// Validate of each pipeline that embeds CoreOptions.
+func (o CoreOptions) Rules() (map[string]options.Rule, error) {
+	rules := map[string]options.Rule{
+		"maxTimestampSkew":  func() string { return options.Positive(o.MaxTimestampSkew) },
+		"maxTimestampAge":   func() string { return options.Positive(o.MaxTimestampAge) },
+		"maxOutOfOrderness": func() string { return options.NonNegative(o.MaxOutOfOrderness) },
+		"dedupHorizon":      func() string { return options.Positive(o.DedupHorizon) },
+		"productCatalog":    func() string { return nonEmpty(o.ProductCatalog) },
+		"currencyRates":     func() string { return nonEmpty(o.CurrencyRates) },
+		"referenceRefresh":  func() string { return options.Positive(o.ReferenceRefresh) },
+		"outputDirectory":   func() string { return nonEmpty(o.OutputDirectory) },
+		"progressInterval":  func() string { return options.Positive(o.ProgressInterval) },
 	}
 	// The transforms' rules, by field, mapped onto their flags; the window and trigger flags are
 	// checked against what the selected runner supports.
@@ -100,7 +121,7 @@ func (o Options) Validate() error {
 		{"fraud", o.Fraud().Rules()}, {"privacy", o.Privacy().Rules()},
 	} {
 		if err := fieldRules(rules, t.pkg, t.rules); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Each duration a stage adds to an event time stays within decode's margin, so no window,
@@ -109,8 +130,10 @@ func (o Options) Validate() error {
 		"dedupHorizon": o.DedupHorizon, "fraudVelocityWindow": o.FraudVelocityWindow, "fraudStateTtl": o.FraudStateTTL} {
 		rule := rules[flag]
 		rules[flag] = func() string {
-			if msg := rule(); msg != "" {
-				return msg
+			if rule != nil {
+				if msg := rule(); msg != "" {
+					return msg
+				}
 			}
 			if d > decode.MaxStageDuration {
 				return fmt.Sprintf("must be at most %v", decode.MaxStageDuration)
@@ -118,7 +141,7 @@ func (o Options) Validate() error {
 			return ""
 		}
 	}
-	return options.Validate(o, rules)
+	return rules, nil
 }
 
 func nonEmpty(s string) string {
@@ -153,7 +176,7 @@ func GeneratedFiles(root string) (map[string][]byte, error) {
 }
 
 // Windowing is the window and trigger configuration of every windowed branch.
-func (o Options) Windowing(runner string) windowing.Options {
+func (o CoreOptions) Windowing(runner string) windowing.Options {
 	return windowing.Options{
 		Trigger: windowing.Trigger{EarlyFiringDelay: o.EarlyFiringDelay, LateFirings: o.LateFirings,
 			AllowedLateness: o.AllowedLateness, Accumulation: o.Accumulation},
@@ -163,18 +186,18 @@ func (o Options) Windowing(runner string) windowing.Options {
 }
 
 // Sessions configures user_sessions.
-func (o Options) Sessions() sessions.Config {
+func (o CoreOptions) Sessions() sessions.Config {
 	return sessions.Config{Gap: o.SessionGap, AllowedLateness: o.AllowedLateness, MaxDuration: o.MaxSessionDuration}
 }
 
 // Fraud configures fraud_alerts.
-func (o Options) Fraud() fraud.Config {
+func (o CoreOptions) Fraud() fraud.Config {
 	return fraud.Config{VelocityCount: int(o.FraudVelocityCount), VelocityWindow: o.FraudVelocityWindow,
 		AnomalyMultiplier: o.FraudAnomalyMultiplier, AnomalyMinPurchases: int(o.FraudAnomalyMinPurchases),
 		StateTTL: o.FraudStateTTL, AllowedLateness: o.AllowedLateness}
 }
 
 // Privacy configures user id tokenization.
-func (o Options) Privacy() privacy.Config {
+func (o CoreOptions) Privacy() privacy.Config {
 	return privacy.Config{Enabled: o.TokenizeUserIds, KeyFile: o.TokenKeyFile, KeyEnv: o.TokenKeyEnv}
 }

@@ -82,8 +82,27 @@ func Build(s beam.Scope, cfg Config) Outputs {
 
 // Core is everything after the source, shared by the streaming and backfill pipelines (one code
 // path): PCollection<schemas.Message> in, every output written but the archive, which the
-// streaming source writes itself before it acks (Build; pubsub.ReadConfig.Archive).
+// streaming source writes itself before it acks (Build; pubsub.ReadConfig.Archive). It is
+// Process then Write; the backfill runs both with its range filter between them.
 func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
+	return Write(s, Process(s, msgs, cfg), cfg)
+}
+
+// Processed are the results of Process, before any sink: the tables' rows and the dead
+// letters of each step.
+type Processed struct {
+	Messages         beam.PCollection   // schemas.Message, as read
+	Events           beam.PCollection   // schemas.Event, valid, deduplicated and enriched
+	ProductMetrics   beam.PCollection   // schemas.ProductMetric
+	TrendingProducts beam.PCollection   // schemas.TrendingProducts
+	UserSessions     beam.PCollection   // schemas.UserSession
+	FraudAlerts      beam.PCollection   // schemas.FraudAlert
+	DeadLetters      []beam.PCollection // schemas.DeadLetter, one collection per step
+}
+
+// Process decodes, deduplicates, tokenizes and enriches msgs and derives the windowed
+// aggregates, sessions and fraud alerts: PCollection<schemas.Message> -> Processed.
+func Process(s beam.Scope, msgs beam.PCollection, cfg Config) Processed {
 	o := cfg.Options
 	decoded := decode.Decode(s, msgs, decode.Config{MaxOutOfOrderness: o.MaxOutOfOrderness, AllowedLateness: o.AllowedLateness})
 	// Tokenize first, so dedup state, every table and the alerts topic only see tokens.
@@ -99,8 +118,16 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	trending := aggregate.TrendingProducts(s, events, aggregate.TrendingConfig{Window: w.Trending(), Windowing: w.Trigger, TopN: w.TrendingTopN})
 	userSessions := sessions.UserSessions(s, events, o.Sessions())
 	alerts := fraud.Detect(s, events, o.Fraud())
+	return Processed{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
+		UserSessions: userSessions, FraudAlerts: alerts, DeadLetters: []beam.PCollection{decoded.DeadLetters, enriched.DeadLetters}}
+}
 
-	dead := []beam.PCollection{decoded.DeadLetters, enriched.DeadLetters}
+// Write writes every table (BigQuery or NDJSON files), the alerts topic and the dead letters
+// of p and of the sinks themselves, and returns the outputs.
+func Write(s beam.Scope, p Processed, cfg Config) Outputs {
+	o := cfg.Options
+	events, metrics, trending, userSessions, alerts := p.Events, p.ProductMetrics, p.TrendingProducts, p.UserSessions, p.FraudAlerts
+	dead := append([]beam.PCollection(nil), p.DeadLetters...)
 	if o.AlertsTopic != "" {
 		dead = append(dead, pubsub.Write(s, o.AlertsTopic, fraud.AlertMessages(s, alerts),
 			pubsub.WriteConfig{Endpoint: cfg.AlertsTopicEndpoint, Metrics: "alerts_topic"}))
@@ -140,7 +167,7 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 	}
 	all := deadletter.Route(s, sinks, dead...)
 
-	return Outputs{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
+	return Outputs{Messages: p.Messages, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
 		UserSessions: userSessions, FraudAlerts: alerts, DeadLetters: all}
 }
 

@@ -206,6 +206,40 @@ func checkBand(t, publishTime time.Time, maxSkew, maxAge time.Duration) error {
 	return nil
 }
 
+// eventTime applies the attribute rule to msg: the attribute's time when it is valid; else the
+// publish time with errNoTimestamp (no attribute) or what is wrong with the attribute.
+func eventTime(msg schemas.Message, attribute string, maxSkew, maxAge time.Duration) (time.Time, error) {
+	v, ok := msg.Attributes[attribute]
+	if !ok || attribute == "" {
+		return msg.PublishTime, errNoTimestamp
+	}
+	ts, err := parseAttributeTime(v)
+	if err == nil {
+		err = checkBand(ts, msg.PublishTime, maxSkew, maxAge)
+	}
+	if err != nil {
+		return msg.PublishTime, err
+	}
+	return ts, nil
+}
+
+func timestampError(attribute string, err error) string {
+	return fmt.Sprintf("timestamp attribute %s %v", attribute, err)
+}
+
+// Timestamp returns the element timestamp Read gives msg (the attribute rule and the band of
+// maxSkew and maxAge around its publish time, to the millisecond) and, for an invalid attribute,
+// the TimestampError Read records ("" otherwise). A replay of archived messages uses it to give
+// each message the timestamp the source gave it.
+func Timestamp(msg schemas.Message, attribute string, maxSkew, maxAge time.Duration) (time.Time, string) {
+	ts, err := eventTime(msg, attribute, maxSkew, maxAge)
+	var why string
+	if err != nil && err != errNoTimestamp {
+		why = timestampError(attribute, err)
+	}
+	return ts.Truncate(time.Millisecond), why
+}
+
 // timestamper assigns each message its element timestamp and the source's marks.
 type timestamper struct {
 	noTimestamps, invalidTimestamps, behindWatermark telemetry.Counter
@@ -233,12 +267,7 @@ func newTimestamper() timestamper {
 // already reported (such a timestamp is left out of the estimate: it cannot lower a monotone
 // watermark, and would only hold it still for a sample period).
 func (s timestamper) timestamp(ctx context.Context, cfg ReadConfig, we *watermarkEstimator, r *round, msg *schemas.Message) time.Time {
-	ts, err := msg.PublishTime, errNoTimestamp
-	if v, ok := msg.Attributes[cfg.TimestampAttribute]; ok && cfg.TimestampAttribute != "" {
-		if ts, err = parseAttributeTime(v); err == nil {
-			err = checkBand(ts, msg.PublishTime, cfg.MaxTimestampSkew, cfg.MaxTimestampAge)
-		}
-	}
+	ts, err := eventTime(*msg, cfg.TimestampAttribute, cfg.MaxTimestampSkew, cfg.MaxTimestampAge)
 	switch {
 	case err == errNoTimestamp:
 		if cfg.TimestampAttribute != "" {
@@ -247,8 +276,7 @@ func (s timestamper) timestamp(ctx context.Context, cfg ReadConfig, we *watermar
 		ts = msg.PublishTime
 	case err != nil:
 		s.invalidTimestamps.Inc(ctx, 1)
-		msg.TimestampError = fmt.Sprintf("timestamp attribute %s %v", cfg.TimestampAttribute, err)
-		ts = msg.PublishTime
+		msg.TimestampError = timestampError(cfg.TimestampAttribute, err)
 	}
 	ts = ts.Truncate(time.Millisecond)
 	if w, ok := we.reported(); ok && ts.Before(w) {

@@ -11,6 +11,28 @@ variable "input_subscription" {
   }
 }
 
+variable "max_messages" {
+  type        = string
+  description = "Stop and drain after reading this many messages; 0 reads without bound. For example: 100000. Null keeps the pipeline default (0)."
+  default     = null
+
+  validation {
+    condition     = var.max_messages == null || can(regex("^(?:^-?[0-9]+$)$", var.max_messages))
+    error_message = "The max_messages variable must match ^-?[0-9]+$, for example 100000."
+  }
+}
+
+variable "idle_timeout" {
+  type        = string
+  description = "Stop and drain after this long without a message; 0 never stops. For example: 2m. Null keeps the pipeline default (0s)."
+  default     = null
+
+  validation {
+    condition     = var.idle_timeout == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.idle_timeout))
+    error_message = "The idle_timeout variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 2m."
+  }
+}
+
 variable "timestamp_attribute" {
   type        = string
   description = "Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), read as PubsubIO.withTimestampAttribute reads it; a message without it takes its publish time. For example: event_time. Null keeps the pipeline default (event_time)."
@@ -63,28 +85,6 @@ variable "allowed_lateness" {
   validation {
     condition     = var.allowed_lateness == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.allowed_lateness))
     error_message = "The allowed_lateness variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 5m."
-  }
-}
-
-variable "max_messages" {
-  type        = string
-  description = "Stop and drain after reading this many messages; 0 reads without bound. For example: 100000. Null keeps the pipeline default (0)."
-  default     = null
-
-  validation {
-    condition     = var.max_messages == null || can(regex("^(?:^-?[0-9]+$)$", var.max_messages))
-    error_message = "The max_messages variable must match ^-?[0-9]+$, for example 100000."
-  }
-}
-
-variable "idle_timeout" {
-  type        = string
-  description = "Stop and drain after this long without a message; 0 never stops. For example: 2m. Null keeps the pipeline default (0s)."
-  default     = null
-
-  validation {
-    condition     = var.idle_timeout == null || can(regex("^(?:^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$)$", var.idle_timeout))
-    error_message = "The idle_timeout variable must match ^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$, for example 2m."
   }
 }
 
@@ -321,23 +321,6 @@ variable "output_directory" {
   default     = null
 }
 
-variable "num_shards" {
-  type        = string
-  description = "Files per window and pane of the windowed archive writer (files.WriteArchive, for a source that acks by itself); the Pub/Sub source's write-ahead log writes one file per round and hour instead. For example: 8. Null keeps the pipeline default (4)."
-  default     = null
-
-  validation {
-    condition     = var.num_shards == null || can(regex("^(?:^-?[0-9]+$)$", var.num_shards))
-    error_message = "The num_shards variable must match ^-?[0-9]+$, for example 8."
-  }
-}
-
-variable "temp_directory" {
-  type        = string
-  description = "Local directory for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file. Empty uses the system temp directory. For example: /tmp/tributary. Null keeps the pipeline default (empty)."
-  default     = null
-}
-
 variable "output_dataset" {
   type        = string
   description = "Dataset of the output tables, as <project>:<dataset>, written through the Storage Write API; empty writes the tables as newline-delimited JSON files under outputDirectory/bq/ (local or gs://). For example: my-project:tributary. Null keeps the pipeline default (empty)."
@@ -405,18 +388,35 @@ variable "big_query_rest_endpoint" {
   default     = null
 }
 
+variable "num_shards" {
+  type        = string
+  description = "Files per window and pane of the windowed archive writer (files.WriteArchive, for a source that acks by itself); the Pub/Sub source's write-ahead log writes one file per round and hour instead. For example: 8. Null keeps the pipeline default (4)."
+  default     = null
+
+  validation {
+    condition     = var.num_shards == null || can(regex("^(?:^-?[0-9]+$)$", var.num_shards))
+    error_message = "The num_shards variable must match ^-?[0-9]+$, for example 8."
+  }
+}
+
+variable "temp_directory" {
+  type        = string
+  description = "Local directory for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file. Empty uses the system temp directory. For example: /tmp/tributary. Null keeps the pipeline default (empty)."
+  default     = null
+}
+
 locals {
   # Unset (null) parameters are left out so that the pipeline defaults apply.
   streaming_parameters = {
     for name, value in {
       inputSubscription        = var.input_subscription
+      maxMessages              = var.max_messages
+      idleTimeout              = var.idle_timeout
       timestampAttribute       = var.timestamp_attribute
       maxTimestampSkew         = var.max_timestamp_skew
       maxTimestampAge          = var.max_timestamp_age
       maxOutOfOrderness        = var.max_out_of_orderness
       allowedLateness          = var.allowed_lateness
-      maxMessages              = var.max_messages
-      idleTimeout              = var.idle_timeout
       dedupHorizon             = var.dedup_horizon
       productCatalog           = var.product_catalog
       currencyRates            = var.currency_rates
@@ -440,8 +440,6 @@ locals {
       tokenKeyFile             = var.token_key_file
       tokenKeyEnv              = var.token_key_env
       outputDirectory          = var.output_directory
-      numShards                = var.num_shards
-      tempDirectory            = var.temp_directory
       outputDataset            = var.output_dataset
       deadLetterTopic          = var.dead_letter_topic
       createTables             = var.create_tables
@@ -449,6 +447,8 @@ locals {
       bigQueryEndpoint         = var.big_query_endpoint
       bigQueryInsecure         = var.big_query_insecure
       bigQueryRestEndpoint     = var.big_query_rest_endpoint
+      numShards                = var.num_shards
+      tempDirectory            = var.temp_directory
     } : name => value if value != null
   }
 }
