@@ -75,11 +75,12 @@ func InProcess() bool {
 	return jobopts.IsLoopback()
 }
 
-// DryRun reports whether Beam's --dry_run is set (the Dataflow runner's: translate the job, log
-// the pipeline proto and the Job JSON, submit nothing).
+// DryRun reports whether this is a dry run: --runner=dataflow with --dry_run, which translates
+// the job, logs the pipeline proto and the Job JSON, and submits nothing. Other runners ignore
+// --dry_run and run the job.
 func DryRun() bool {
 	f := flag.Lookup("dry_run")
-	return f != nil && f.Value.String() == "true"
+	return f != nil && f.Value.String() == "true" && Name(*runners.Runner) == Dataflow
 }
 
 // LocalPath reports whether path names the launcher's own disk: not a gs:// URI, nor the

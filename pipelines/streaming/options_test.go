@@ -33,12 +33,13 @@ func TestOptionsDefaults(t *testing.T) {
 	o := defaults(t)
 	want := Options{
 		TimestampAttribute:       "event_time",
+		PubsubSource:             "portable",
 		MaxTimestampSkew:         5 * time.Minute,
 		MaxTimestampAge:          744 * time.Hour,
 		MaxOutOfOrderness:        10 * time.Second,
 		DedupHorizon:             10 * time.Minute,
-		ProductCatalog:           "testdata/reference/products.csv",
-		CurrencyRates:            "testdata/reference/currency_rates.csv",
+		ProductCatalog:           "sample://products.csv",
+		CurrencyRates:            "sample://currency_rates.csv",
 		ReferenceRefresh:         10 * time.Minute,
 		WindowDuration:           time.Minute,
 		LateFirings:              "every",
