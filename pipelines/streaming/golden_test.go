@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/internal/generate"
+	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 	"github.com/tributary-dev/tributary/schemas"
 )
 
@@ -29,22 +30,22 @@ var goldenTables = []string{schemas.TableProductMetrics, schemas.TableTrendingPr
 // change and review the diff.
 func TestGoldenLocalRun(t *testing.T) {
 	ctx := context.Background()
-	local, err := StartLocalSource(ctx)
+	src, err := local.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
+	defer src.Close()
 	o := defaultOptions(t)
 	o.GenerateEvents, o.GenerateSeed = 3000, 7
-	gen := LocalGeneratorConfig(o, time.Time{})
+	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, o.TimestampAttribute, time.Time{})
 	gen.Start = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	if _, err := local.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
+	if _, err := src.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
 		t.Fatal(err)
 	}
-	o.InputSubscription, o.MaxMessages, o.OutputDirectory = local.Subscription, gen.Count, t.TempDir()
+	o.InputSubscription, o.MaxMessages, o.OutputDirectory = src.Subscription, gen.Count, t.TempDir()
 	o.ProductCatalog, o.CurrencyRates = "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv"
 	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: local.Server.Addr})
+	Build(s, Config{Options: o, PubsubEndpoint: src.Server.Addr})
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/internal/generate"
+	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 	"github.com/tributary-dev/tributary/schemas"
 )
 
@@ -42,20 +43,20 @@ func TestTablesToCloudStorage(t *testing.T) {
 	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
 
 	ctx := context.Background()
-	local, err := StartLocalSource(ctx)
+	src, err := local.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
+	defer src.Close()
 	// The golden run's traffic, so the analytic tables can be compared with testdata/golden.
 	o := defaultOptions(t)
 	o.GenerateEvents, o.GenerateSeed = 3000, 7
-	gen := LocalGeneratorConfig(o, time.Time{})
+	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, o.TimestampAttribute, time.Time{})
 	gen.Start = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	if _, err := local.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
+	if _, err := src.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
 		t.Fatal(err)
 	}
-	o.InputSubscription, o.MaxMessages, o.OutputDirectory = local.Subscription, gen.Count, "gs://lake/tributary"
+	o.InputSubscription, o.MaxMessages, o.OutputDirectory = src.Subscription, gen.Count, "gs://lake/tributary"
 	o.ProductCatalog, o.CurrencyRates = "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv"
 	// The golden traffic raises no alert at the default thresholds; these make fraud_alerts
 	// hold rows to check (and leave the other tables as they are).
@@ -64,7 +65,7 @@ func TestTablesToCloudStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: local.Server.Addr})
+	Build(s, Config{Options: o, PubsubEndpoint: src.Server.Addr})
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
 	}

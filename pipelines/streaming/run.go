@@ -11,79 +11,96 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
-	"github.com/tributary-dev/tributary/internal/generate"
-	"github.com/tributary-dev/tributary/internal/termlog"
+	tributary "github.com/tributary-dev/tributary" // sample:// reference data, on the workers too
+	"github.com/tributary-dev/tributary/internal/runner"
 	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
+// NewConfig is the Config of a run of o launched at now.
+func NewConfig(o Options, now time.Time) Config {
+	now = now.UTC()
+	return Config{Options: o, Start: now, RunID: now.Format("20060102T150405Z")}
+}
+
+// UseLocalSource points cfg at local mode's in-process Pub/Sub (package local) and, unless
+// --maxMessages says otherwise, stops the run after the generated events.
+func (cfg *Config) UseLocalSource(subscription, endpoint string) {
+	cfg.InputSubscription, cfg.PubsubEndpoint = subscription, endpoint
+	if cfg.MaxMessages == 0 {
+		cfg.MaxMessages = cfg.GenerateEvents
+	}
+}
+
 // Run builds and runs the pipeline on the runner named by Beam's --runner flag (Prism by
-// default). With no input subscription it runs in local mode: an in-process Pub/Sub fed by the
-// generator, stopping after the generated messages. Progress lines go to progress while it
-// runs; the returned Summary holds the final metrics.
-func Run(ctx context.Context, o Options, progress io.Writer) (Summary, error) {
+// default; --runner=direct runs on Prism). The caller has validated cfg.Options and, in local
+// mode, pointed cfg at the in-process Pub/Sub (UseLocalSource). Progress lines go to progress
+// while it runs on in-process workers; the Summary holds the final metrics, or only DryRun after
+// a Dataflow dry run.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (Summary, error) {
+	runner.Resolve()
+	if err := Preflight(ctx, cfg); err != nil {
+		return Summary{}, err
+	}
+	p, s := beam.NewPipelineWithRoot()
+	Build(s, cfg)
+	summary, err := execute(ctx, p, cfg.ProgressInterval, cfg.MaxMessages, progress)
+	if err != nil || summary.DryRun {
+		return summary, err
+	}
+	return summary, writeRunSummary(ctx, cfg.OutputDirectory, cfg.RunID, summary)
+}
+
+// Preflight is what the launcher checks and says before building the job: the delivery
+// warning of the runner, which reference data is the embedded sample, then the checks that
+// need the network (the token key, the BigQuery tables, the subscription and topics), skipped in
+// a dry run so that one needs no credentials.
+func Preflight(ctx context.Context, cfg Config) error {
+	o := cfg.Options
 	if w := DeliveryWarning(*runners.Runner); w != "" {
 		slog.Warn(w)
 	}
-	now := time.Now().UTC()
-	cfg := Config{Options: o, Start: now, RunID: now.Format("20060102T150405Z")}
+	for flag, path := range map[string]string{"productCatalog": o.ProductCatalog, "currencyRates": o.CurrencyRates} {
+		if tributary.IsSample(path) {
+			slog.Info("--"+flag+" is the sample data embedded in the binary; pass a gs:// URI for real data", "path", path)
+		}
+	}
+	if runner.DryRun() {
+		slog.Info("dry run: skipping the start-up checks that need the network (token key, BigQuery tables, Pub/Sub subscription and topics)")
+		return nil
+	}
 	if err := privacy.CheckKey(ctx, o.Privacy()); err != nil {
-		return Summary{}, flagError(err)
+		return flagError(err)
 	}
 	if o.OutputDataset != "" {
 		// A missing table is a start-up error naming it, not a failure inside the first bundle.
-		for _, t := range cfg.BigQueryTables() {
+		for _, t := range (Config{Options: o}).BigQueryTables() {
 			if err := bigquery.EnsureTable(ctx, t); err != nil {
-				return Summary{}, err
+				return err
 			}
 		}
 	}
-	// Likewise a missing subscription or topic (a dry run, which builds no job, skips this).
-	if err := CheckPubsub(ctx, cfg); err != nil {
-		return Summary{}, err
-	}
-	var published chan error
-	if o.InputSubscription == "" {
-		local, err := StartLocalSource(ctx)
-		if err != nil {
-			return Summary{}, fmt.Errorf("starting local Pub/Sub: %w", err)
-		}
-		defer local.Close()
-		cfg.InputSubscription, cfg.PubsubEndpoint = local.Subscription, local.Server.Addr
-		if cfg.MaxMessages == 0 {
-			cfg.MaxMessages = o.GenerateEvents
-		}
-		gen := LocalGeneratorConfig(o, time.Now())
-		if err := gen.Validate(); err != nil {
-			return Summary{}, err
-		}
-		termlog.Notice("local mode: publishing synthetic events to an in-process Pub/Sub",
-			"events", gen.Count, "seed", gen.Seed, "subscription", local.Subscription)
-		published = make(chan error, 1)
-		go func() {
-			_, err := local.Publish(ctx, gen, func(generate.Stats) {})
-			published <- err
-		}()
-	}
+	// Likewise a missing subscription or topic.
+	return CheckPubsub(ctx, cfg)
+}
 
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, cfg)
-
+// execute runs p, printing progress while in-process workers run it, and returns the summary.
+// total is the number of messages the run stops after (0: unknown), for the progress bar.
+func execute(ctx context.Context, p *beam.Pipeline, every time.Duration, total int64, progress io.Writer) (Summary, error) {
+	dry := runner.DryRun()
 	stop := make(chan struct{})
-	go reportProgress(progress, o.ProgressInterval, cfg.MaxMessages, stop)
+	if runner.InProcess() && !dry {
+		go reportProgress(progress, every, total, stop)
+	}
 	start := time.Now()
 	pr, err := beamx.RunWithMetrics(ctx, p)
 	close(stop)
-	elapsed := time.Since(start)
-	if published != nil {
-		if perr := <-published; perr != nil && err == nil {
-			err = fmt.Errorf("publishing synthetic events: %w", perr)
-		}
-	}
 	if err != nil {
 		return Summary{}, fmt.Errorf("running the streaming pipeline: %w", err)
 	}
-	summary := newSummary(telemetry.FromPipeline(pr), elapsed)
-	return summary, writeRunSummary(ctx, o.OutputDirectory, cfg.RunID, summary)
+	if dry {
+		return Summary{DryRun: true}, nil
+	}
+	return newSummary(telemetry.FromPipeline(pr), time.Since(start)), nil
 }

@@ -59,9 +59,14 @@ type Outputs struct {
 	DeadLetters      beam.PCollection // schemas.DeadLetter, from every step
 }
 
-// Build adds the streaming pipeline to s. The caller has validated cfg.Options.
+// Build adds the streaming pipeline to s, reading with the source --pubsubSource names. The
+// caller has validated cfg.Options.
 func Build(s beam.Scope, cfg Config) Outputs {
 	o := cfg.Options
+	if o.PubsubSource == SourceNative {
+		return Core(s, pubsub.ReadNative(s, pubsub.NativeReadConfig{
+			Subscription: o.InputSubscription, TimestampAttribute: o.TimestampAttribute}), cfg)
+	}
 	msgs := pubsub.Read(s, pubsub.ReadConfig{
 		Subscription:       o.InputSubscription,
 		Endpoint:           cfg.PubsubEndpoint,

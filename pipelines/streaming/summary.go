@@ -10,8 +10,10 @@ import (
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
-// Summary is what a finished run reports.
+// Summary is what a finished run reports. After a dry run only DryRun is set, and there is
+// nothing to print.
 type Summary struct {
+	DryRun   bool
 	Elapsed  time.Duration
 	Counters map[string]int64
 	Lag      struct{ Count, Min, Mean, Max int64 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/files"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
@@ -60,9 +61,9 @@ func waitFor(t *testing.T, what string, timeout time.Duration, errc <-chan error
 }
 
 // acked reports whether pstest has seen an ack for every id.
-func acked(local *LocalSource, ids []string) bool {
+func acked(src *local.Source, ids []string) bool {
 	done := map[string]bool{}
-	for _, m := range local.Server.Messages() {
+	for _, m := range src.Server.Messages() {
 		done[m.ID] = m.Acks > 0
 	}
 	for _, id := range ids {
@@ -119,11 +120,11 @@ func hourFolder(t time.Time) string {
 // their window closed are in events and the archive (marked), and the windows plus those
 // events account for every valid unique event.
 func TestTimestampEdgesEndToEnd(t *testing.T) {
-	local, err := StartLocalSource(t.Context())
+	src, err := local.Start(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
+	defer src.Close()
 	now := time.Now().UTC()
 	base := now.Truncate(time.Minute).Add(-5 * time.Minute) // window X = [base, base+1m)
 	type msg struct {
@@ -154,7 +155,7 @@ func TestTimestampEdgesEndToEnd(t *testing.T) {
 	publishAll := func(ms []msg) []string {
 		var ids []string
 		for _, m := range ms {
-			ids = append(ids, local.Server.Publish(local.Topic, m.data, m.attrs))
+			ids = append(ids, src.Server.Publish(src.Topic, m.data, m.attrs))
 		}
 		return ids
 	}
@@ -163,11 +164,11 @@ func TestTimestampEdgesEndToEnd(t *testing.T) {
 	out := t.TempDir()
 	o := defaultOptions(t)
 	o.MaxTimestampAge = 744 * time.Hour // the default band, which the invalid cases test
-	o.InputSubscription, o.OutputDirectory, o.MaxMessages = local.Subscription, out, int64(len(phase1)+len(late)+1)
+	o.InputSubscription, o.OutputDirectory, o.MaxMessages = src.Subscription, out, int64(len(phase1)+len(late)+1)
 	o.ProductCatalog, o.CurrencyRates = writeReference(t, t.TempDir())
-	res, errc := runInBackground(t, o, Config{PubsubEndpoint: local.Server.Addr, AckExtension: 10 * time.Second, WatermarkSamplePeriod: time.Second})
+	res, errc := runInBackground(t, o, Config{PubsubEndpoint: src.Server.Addr, AckExtension: 10 * time.Second, WatermarkSamplePeriod: time.Second})
 
-	waitFor(t, "ack of the first messages", 5*time.Minute, errc, func() bool { return acked(local, ids1) })
+	waitFor(t, "ack of the first messages", 5*time.Minute, errc, func() bool { return acked(src, ids1) })
 	// The round after the acks waits up to 5 s for messages, finds none and, with nothing held
 	// for a sample period, advances the watermark to the newest valid timestamp (a2).
 	time.Sleep(10 * time.Second)
@@ -273,21 +274,21 @@ func TestTimestampEdgesEndToEnd(t *testing.T) {
 // attribute at all still moves the watermark (by publish time), so its windows are written
 // while the source is still running, not only when it stops.
 func TestNoTimestampAttributeWindowsBeforeDrain(t *testing.T) {
-	local, err := StartLocalSource(t.Context())
+	src, err := local.Start(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
+	defer src.Close()
 	const window = 5 * time.Second
 	out := t.TempDir()
 	o := defaultOptions(t)
-	o.InputSubscription, o.OutputDirectory, o.MaxMessages = local.Subscription, out, 7
+	o.InputSubscription, o.OutputDirectory, o.MaxMessages = src.Subscription, out, 7
 	o.WindowDuration, o.MaxOutOfOrderness = window, time.Second
 	o.ProductCatalog, o.CurrencyRates = writeReference(t, t.TempDir())
 	// Payload times just behind the publish time, as a producer without the attribute sends them.
 	publishAt := func(id string) time.Time {
 		at := time.Now().UTC().Add(-200 * time.Millisecond)
-		local.Server.Publish(local.Topic, pageView(id, at), nil)
+		src.Server.Publish(src.Topic, pageView(id, at), nil)
 		return at
 	}
 	var first []time.Time
@@ -295,7 +296,7 @@ func TestNoTimestampAttributeWindowsBeforeDrain(t *testing.T) {
 		first = append(first, publishAt(fmt.Sprintf("a%d", i)))
 	}
 	x := first[0].Truncate(window)
-	res, errc := runInBackground(t, o, Config{PubsubEndpoint: local.Server.Addr, AckExtension: 10 * time.Second, WatermarkSamplePeriod: time.Second})
+	res, errc := runInBackground(t, o, Config{PubsubEndpoint: src.Server.Addr, AckExtension: 10 * time.Second, WatermarkSamplePeriod: time.Second})
 
 	// Later messages, published after the first window ended, move the watermark past it by
 	// their publish times; the source stops only after a seventh message, published once the

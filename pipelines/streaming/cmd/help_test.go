@@ -15,7 +15,7 @@ import (
 // TestHelp checks --help against the options source: Tributary's flags by group in the groups'
 // order, each once, Beam's runner flags left to --help_runner.
 func TestHelp(t *testing.T) {
-	bin := pipelineBinary(t)
+	bin := launcher(t)
 	out, err := exec.Command(bin, "--help").CombinedOutput()
 	if err != nil {
 		t.Fatalf("--help: %v\n%s", err, out)

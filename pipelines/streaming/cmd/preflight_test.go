@@ -2,47 +2,21 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/tributary-dev/tributary/pipelines/streaming"
+	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 )
-
-// binaries builds the pipeline once per test binary.
-var binaries struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-func pipelineBinary(t *testing.T) string {
-	t.Helper()
-	binaries.once.Do(func() {
-		binaries.dir, binaries.err = os.MkdirTemp("", "tributary-cmd-")
-		if binaries.err == nil {
-			var out []byte
-			out, binaries.err = exec.Command("go", "build", "-o", filepath.Join(binaries.dir, "streaming"), ".").CombinedOutput()
-			if binaries.err != nil {
-				binaries.err = errors.New(string(out))
-			}
-		}
-	})
-	if binaries.err != nil {
-		t.Fatalf("building the pipeline: %v", binaries.err)
-	}
-	return filepath.Join(binaries.dir, "streaming")
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binaries.dir != "" {
-		os.RemoveAll(binaries.dir)
+	if buildErr == nil && binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
 	}
 	os.Exit(code)
 }
@@ -50,14 +24,14 @@ func TestMain(m *testing.M) {
 // TestStartupCheckExits runs the binary against a Pub/Sub server without the named resource:
 // it exits 1 before building the pipeline, its last line naming the resource and the flag.
 func TestStartupCheckExits(t *testing.T) {
-	bin := pipelineBinary(t)
+	bin := launcher(t)
 	// Local mode's in-process server holds a topic and a subscription; other names are missing.
-	local, err := streaming.StartLocalSource(context.Background())
+	src, err := local.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
-	sub, srv := local.Subscription, local.Server
+	defer src.Close()
+	sub, srv := src.Subscription, src.Server
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -63,7 +63,7 @@ func TestUI(t *testing.T) {
 	}
 	dir := t.TempDir()
 	prism := goBuild(t, dir, "prism", "github.com/apache/beam/sdks/v2/go/cmd/prism")
-	pipeline := pipelineBinary(t)
+	pipeline := launcher(t)
 	jobPort, webPort := freePort(t), freePort(t)
 	var prismLog bytes.Buffer
 	server := exec.Command(prism, fmt.Sprintf("--job_port=%d", jobPort), fmt.Sprintf("--web_port=%d", webPort))

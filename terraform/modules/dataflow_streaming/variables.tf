@@ -33,6 +33,17 @@ variable "idle_timeout" {
   }
 }
 
+variable "pubsub_source" {
+  type        = string
+  description = "portable: Tributary's own source (any runner; every guarantee in README holds); native: Dataflow's own Pub/Sub source (only with --runner=dataflow; Dataflow's watermark, dedup by message id and acks; see README for what differs). For example: native. Null keeps the pipeline default (portable)."
+  default     = null
+
+  validation {
+    condition     = var.pubsub_source == null || can(regex("^(?:^(portable|native)$)$", var.pubsub_source))
+    error_message = "The pubsub_source variable must match ^(portable|native)$, for example native."
+  }
+}
+
 variable "timestamp_attribute" {
   type        = string
   description = "Message attribute holding the event time (RFC 3339 or milliseconds since the epoch), read as PubsubIO.withTimestampAttribute reads it; a message without it takes its publish time. For example: event_time. Null keeps the pipeline default (event_time)."
@@ -101,13 +112,13 @@ variable "dedup_horizon" {
 
 variable "product_catalog" {
   type        = string
-  description = "Product catalog CSV used to enrich events, a local path or a gs:// URI. The default is the sample catalog shipped with the repository and the template image. For example: gs://my-bucket/reference/products.csv. Null keeps the pipeline default (testdata/reference/products.csv)."
+  description = "Product catalog CSV used to enrich events, a gs:// URI or (on Prism) a local path. The default is the sample catalog embedded in the binary (testdata/reference/products.csv). For example: gs://my-bucket/reference/products.csv. Null keeps the pipeline default (sample://products.csv)."
   default     = null
 }
 
 variable "currency_rates" {
   type        = string
-  description = "Currency rates CSV (USD per unit of each currency) used to convert amounts, a local path or a gs:// URI. The default is the sample file shipped with the repository and the template image. For example: gs://my-bucket/reference/currency_rates.csv. Null keeps the pipeline default (testdata/reference/currency_rates.csv)."
+  description = "Currency rates CSV (USD per unit of each currency) used to convert amounts, a gs:// URI or (on Prism) a local path. The default is the sample rates embedded in the binary (testdata/reference/currency_rates.csv). For example: gs://my-bucket/reference/currency_rates.csv. Null keeps the pipeline default (sample://currency_rates.csv)."
   default     = null
 }
 
@@ -300,7 +311,7 @@ variable "tokenize_user_ids" {
 
 variable "token_key_file" {
   type        = string
-  description = "Local path or gs:// URI of the file holding the tokenization key (at least 32 bytes), read by the workers. Never pass the key itself as a flag. For example: gs://my-secure-bucket/tributary/token.key. Null keeps the pipeline default (empty)."
+  description = "gs:// URI or (on Prism) local path of the file holding the tokenization key (at least 32 bytes), read by the workers. Never pass the key itself as a flag. For example: gs://my-secure-bucket/tributary/token.key. Null keeps the pipeline default (empty)."
   default     = null
 }
 
@@ -317,7 +328,7 @@ variable "token_key_env" {
 
 variable "output_directory" {
   type        = string
-  description = "Root of the file outputs, a local path or gs://bucket/path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON. For example: gs://my-bucket/tributary. Null keeps the pipeline default (out)."
+  description = "Root of the file outputs, gs://bucket/path or (on Prism) a local path: archive/ holds the raw archive and, without --outputDataset, bq/<table>/ the BigQuery rows as newline-delimited JSON. For example: gs://my-bucket/tributary. Null keeps the pipeline default (out)."
   default     = null
 }
 
@@ -401,7 +412,7 @@ variable "num_shards" {
 
 variable "temp_directory" {
   type        = string
-  description = "Local directory for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file. Empty uses the system temp directory. For example: /tmp/tributary. Null keeps the pipeline default (empty)."
+  description = "Local directory on each worker for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file (absolute off Prism). Empty uses the system temp directory. For example: /tmp/tributary. Null keeps the pipeline default (empty)."
   default     = null
 }
 
@@ -412,6 +423,7 @@ locals {
       inputSubscription        = var.input_subscription
       maxMessages              = var.max_messages
       idleTimeout              = var.idle_timeout
+      pubsubSource             = var.pubsub_source
       timestampAttribute       = var.timestamp_attribute
       maxTimestampSkew         = var.max_timestamp_skew
       maxTimestampAge          = var.max_timestamp_age
