@@ -86,6 +86,12 @@ func (o Options) Validate() error {
 			}
 			return ""
 		},
+		"upsertAggregates": func() string {
+			if o.UpsertAggregates && o.OutputDataset != "" && o.Accumulation == windowing.Discarding {
+				return `discarding panes add up and an upsert by key keeps only the last one: use --accumulation=accumulating, or --upsertAggregates=false to append every pane`
+			}
+			return ""
+		},
 		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
 		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
 	}

@@ -80,11 +80,12 @@ func TestWriteRowsArriveAsTheSchemaSays(t *testing.T) {
 					"timestamp": at, "payloadBytes": []byte{0xff, 0x00},
 					"attributes":   []any{bqtest.Row{"key": "k1", "value": "v1"}, bqtest.Row{"key": "k2", "value": "v2"}},
 					"errorMessage": "bad", "step": "decode", "reason": "invalid_json", "message_id": "m9", "publish_time": at,
-					"payload_size": int64(2),
+					"payload_size": int64(2), "dead_letter_id": "2488b8c775aee51f9ca24b2a7ebf85de",
 				},
 				{
 					"timestamp": at, "payloadString": "{}", "attributes": []any{},
 					"errorMessage": "big", "step": "decode", "reason": "too_large", "payload_size": int64(2),
+					"dead_letter_id": "8f64b449ec03c0864b0ffa8a8a3463e0", // no message id: the payload's hash
 				},
 			},
 		},
