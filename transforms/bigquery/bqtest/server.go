@@ -88,8 +88,8 @@ type table struct {
 	schema     []schemas.TableField // nil: accept any writer schema and store raw values
 	primaryKey []string
 	rows       []Row
-	keys       []string // primary key of each row, when the table has one
-	seqs       []string // last _CHANGE_SEQUENCE_NUMBER applied to each row
+	keys       []string          // primary key of each row, when the table has one
+	seqs       []string          // last _CHANGE_SEQUENCE_NUMBER applied to each row
 	tombstones map[string]string // sequence of the last DELETE applied, by key
 	reject     func(Row) bool
 	discard    bool
