@@ -61,6 +61,10 @@ type DeadLetterRow struct {
 	PublishTime      time.Time  `json:"publish_time,omitzero"`
 	PayloadSize      int64      `json:"payload_size,omitempty"`
 	PayloadTruncated bool       `json:"payload_truncated,omitempty"`
+	// DeadLetterID and RunID are set by the table sinks (transforms/bigquery): the row's key
+	// and the run that wrote it.
+	DeadLetterID string `json:"dead_letter_id,omitempty"`
+	RunID        string `json:"run_id,omitempty"`
 }
 
 // Payload returns the stored payload bytes, from whichever column holds them (both are null

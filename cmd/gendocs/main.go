@@ -15,11 +15,13 @@ import (
 	"slices"
 
 	"github.com/tributary-dev/tributary/pipelines/streaming"
+	"github.com/tributary-dev/tributary/transforms/bigquery"
 )
 
 // generators lists every pipeline with generated files.
 var generators = []func(root string) (map[string][]byte, error){
 	streaming.GeneratedFiles,
+	bigquery.GeneratedFiles,
 }
 
 func main() {

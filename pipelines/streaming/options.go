@@ -112,6 +112,12 @@ func (o CoreOptions) Rules() (map[string]options.Rule, error) {
 		"referenceRefresh":  func() string { return options.Positive(o.ReferenceRefresh) },
 		"outputDirectory":   func() string { return nonEmpty(o.OutputDirectory) },
 		"progressInterval":  func() string { return options.Positive(o.ProgressInterval) },
+		"upsertAggregates": func() string {
+			if o.UpsertAggregates && o.OutputDataset != "" && o.Accumulation == windowing.Discarding {
+				return `discarding panes add up and an upsert by key keeps only the last one: use --accumulation=accumulating, or --upsertAggregates=false to append every pane`
+			}
+			return ""
+		},
 	}
 	// The transforms' rules, by field, mapped onto their flags; the window and trigger flags are
 	// checked against what the selected runner supports.

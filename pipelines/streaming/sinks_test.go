@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
 	"github.com/tributary-dev/tributary/transforms/files"
 )
@@ -41,11 +42,8 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := []bqtest.TableOption{bqtest.WithSchema(fields)}
-		if table == schemas.TableProductMetrics {
-			opts = append(opts, bqtest.WithPrimaryKey("window_start", "product_id"))
-		}
-		bq.CreateTable("tributary-test", "analytics", table, opts...)
+		// Every table is upserted by its key, as Terraform declares it.
+		bq.CreateTable("tributary-test", "analytics", table, bqtest.WithSchema(fields), bqtest.WithPrimaryKey(bigquery.DefaultPrimaryKey(table)...))
 	}
 
 	msgs := []crafted{

@@ -185,20 +185,25 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	table := func(name string, cdc bool) bigquery.Config {
+	// Every table is upserted by its key (bigquery.Layout), so retries, relaunches and
+	// backfills leave one row per key.
+	table := func(name string) bigquery.Config {
 		return bigquery.Config{Project: project, Dataset: dataset, Table: name, Endpoint: o.BigQueryEndpoint,
 			Insecure: o.BigQueryInsecure, RESTEndpoint: o.BigQueryRestEndpoint, CreateTables: o.CreateTables,
-			CDC: cdc, RunSequence: start.UnixMicro(), RunStart: start}
+			CDC: true, RunSequence: start.UnixMicro(), RunStart: start, RunID: cfg.RunID}
 	}
-	events := table(schemas.TableEvents, false)
+	events := table(schemas.TableEvents)
 	events.RecordLag = true
+	// A key replaces a window's row by a later pane: right only when panes accumulate;
+	// discarding panes add up, and Options.Validate refuses them with --upsertAggregates.
+	metrics := table(schemas.TableProductMetrics)
+	metrics.CDC, metrics.DiscardingPanes = o.UpsertAggregates, o.Accumulation == windowing.Discarding
 	return map[string]bigquery.Config{
-		schemas.TableEvents: events,
-		// CDC replaces a window's row by a later pane: right only when panes accumulate.
-		schemas.TableProductMetrics:   table(schemas.TableProductMetrics, o.UpsertAggregates && o.Accumulation != windowing.Discarding),
-		schemas.TableTrendingProducts: table(schemas.TableTrendingProducts, false),
-		schemas.TableUserSessions:     table(schemas.TableUserSessions, false),
-		schemas.TableFraudAlerts:      table(schemas.TableFraudAlerts, false),
-		schemas.TableDeadLetters:      table(schemas.TableDeadLetters, false),
+		schemas.TableEvents:           events,
+		schemas.TableProductMetrics:   metrics,
+		schemas.TableTrendingProducts: table(schemas.TableTrendingProducts), // its rankings accumulate whatever --accumulation
+		schemas.TableUserSessions:     table(schemas.TableUserSessions),
+		schemas.TableFraudAlerts:      table(schemas.TableFraudAlerts),
+		schemas.TableDeadLetters:      table(schemas.TableDeadLetters),
 	}
 }

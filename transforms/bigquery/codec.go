@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -29,8 +30,12 @@ const (
 	changeSequenceColumn = "_CHANGE_SEQUENCE_NUMBER"
 	// sequenceSource is the column whose value orders the changes of one key: a later pane of a
 	// window has a higher pane_index, so BigQuery keeps it even if an earlier pane's append is
-	// retried after it.
+	// retried after it. A table without it has pane section 0.
 	sequenceSource = "pane_index"
+	// supersedesColumn lists the session_ids a merged user_sessions row replaces: each is
+	// deleted.
+	supersedesColumn = "supersedes"
+	sessionIDColumn  = "session_id"
 	// windowEndColumn decides a row's class of change (sequence.go).
 	windowEndColumn = "window_end"
 )
@@ -42,7 +47,7 @@ type rowCodec struct {
 	columns    []column
 	descriptor *descriptorpb.DescriptorProto // normalized, for the writer schema
 	changeType protoreflect.FieldDescriptor  // CDC only
-	changeSeq  protoreflect.FieldDescriptor  // CDC on a table with pane_index only
+	changeSeq  protoreflect.FieldDescriptor  // CDC only
 	order      changeOrder
 }
 
@@ -125,19 +130,18 @@ func storageFields(fields []schemas.TableField) ([]*storagepb.TableFieldSchema, 
 }
 
 // newRowCodec builds the codec of a table from its schema. With cdc, rows carry _CHANGE_TYPE
-// = UPSERT, and _CHANGE_SEQUENCE_NUMBER <class>/<run>/<pane_index> in hexadecimal when the
-// table has a pane_index column (sequence.go; BigQuery compares the sections in turn).
+// (UPSERT, or DELETE for deletes) and _CHANGE_SEQUENCE_NUMBER <class>/<run>/<pane> in
+// hexadecimal, pane the row's pane_index or 0 (sequence.go; BigQuery compares the sections in
+// turn).
 func newRowCodec(table string, fields []schemas.TableField, cdc bool, order changeOrder) (*rowCodec, error) {
 	sfs, err := storageFields(fields)
 	if err != nil {
 		return nil, fmt.Errorf("bigquery %s: %w", table, err)
 	}
-	seq := slices.IndexFunc(fields, func(f schemas.TableField) bool { return f.Name == sequenceSource })
 	if cdc {
-		sfs = append(sfs, &storagepb.TableFieldSchema{Name: changeTypeColumn, Type: storagepb.TableFieldSchema_STRING, Mode: storagepb.TableFieldSchema_NULLABLE})
-		if seq >= 0 {
-			sfs = append(sfs, &storagepb.TableFieldSchema{Name: changeSequenceColumn, Type: storagepb.TableFieldSchema_STRING, Mode: storagepb.TableFieldSchema_NULLABLE})
-		}
+		sfs = append(sfs,
+			&storagepb.TableFieldSchema{Name: changeTypeColumn, Type: storagepb.TableFieldSchema_STRING, Mode: storagepb.TableFieldSchema_NULLABLE},
+			&storagepb.TableFieldSchema{Name: changeSequenceColumn, Type: storagepb.TableFieldSchema_STRING, Mode: storagepb.TableFieldSchema_NULLABLE})
 	}
 	d, err := adapt.StorageSchemaToProto2Descriptor(&storagepb.TableSchema{Fields: sfs}, "root")
 	if err != nil {
@@ -157,9 +161,7 @@ func newRowCodec(table string, fields []schemas.TableField, cdc bool, order chan
 	}
 	if cdc {
 		c.changeType = md.Fields().ByNumber(protoreflect.FieldNumber(len(fields) + 1))
-		if seq >= 0 {
-			c.changeSeq = md.Fields().ByNumber(protoreflect.FieldNumber(len(fields) + 2))
-		}
+		c.changeSeq = md.Fields().ByNumber(protoreflect.FieldNumber(len(fields) + 2))
 	}
 	return c, nil
 }
@@ -198,25 +200,66 @@ func (c *rowCodec) encode(rowJSON []byte) ([]byte, error) {
 	if err := dec.Decode(&obj); err != nil {
 		return nil, fmt.Errorf("row is not a JSON object: %w", err)
 	}
-	b, err := appendColumns(make([]byte, 0, len(rowJSON)), c.columns, obj)
+	return c.encodeChange(obj, "UPSERT", -1)
+}
+
+// deletes returns the CDC deletes a row implies, serialized: one per session_id it lists in
+// supersedes (user_sessions), each the row itself with that session_id, so it satisfies the
+// table's REQUIRED columns. A delete's sequence has the highest pane section of its run and
+// class, so no upsert of the superseded session from the same run outranks it.
+func (c *rowCodec) deletes(rowJSON []byte) ([][]byte, error) {
+	if c.changeType == nil || !bytes.Contains(rowJSON, []byte(`"`+supersedesColumn+`"`)) {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(rowJSON))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return nil, fmt.Errorf("row is not a JSON object: %w", err)
+	}
+	refs, _ := obj[supersedesColumn].([]any)
+	var out [][]byte
+	for _, ref := range refs {
+		id, _ := ref.(map[string]any)[sessionIDColumn].(string)
+		if id == "" || id == obj[sessionIDColumn] {
+			continue
+		}
+		del := maps.Clone(obj)
+		del[sessionIDColumn] = id
+		delete(del, supersedesColumn)
+		b, err := c.encodeChange(del, "DELETE", math.MaxInt64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// encodeChange encodes a decoded row; under CDC as a change of type change, whose sequence
+// has pane section pane, or the row's pane_index (0 without one) when pane is negative.
+func (c *rowCodec) encodeChange(obj map[string]any, change string, pane int64) ([]byte, error) {
+	b, err := appendColumns(make([]byte, 0, 512), c.columns, obj)
 	if err != nil {
 		return nil, err
 	}
-	if c.changeType != nil {
-		b = protowire.AppendTag(b, c.changeType.Number(), protowire.BytesType)
-		b = protowire.AppendString(b, "UPSERT")
+	if c.changeType == nil {
+		return b, nil
 	}
-	if c.changeSeq != nil {
+	b = protowire.AppendTag(b, c.changeType.Number(), protowire.BytesType)
+	b = protowire.AppendString(b, change)
+	if pane < 0 {
+		pane = 0
 		if n, err := toInt64(obj[sequenceSource]); err == nil && n >= 0 {
-			var end time.Time
-			if s, ok := obj[windowEndColumn].(string); ok {
-				end, _ = time.Parse(time.RFC3339Nano, s) // checked by appendColumns
-			}
-			b = protowire.AppendTag(b, c.changeSeq.Number(), protowire.BytesType)
-			b = protowire.AppendString(b, c.order.sequence(end, n))
+			pane = n
 		}
 	}
-	return b, nil
+	var end time.Time
+	if s, ok := obj[windowEndColumn].(string); ok {
+		end, _ = time.Parse(time.RFC3339Nano, s) // checked by appendColumns
+	}
+	b = protowire.AppendTag(b, c.changeSeq.Number(), protowire.BytesType)
+	return protowire.AppendString(b, c.order.sequence(end, pane)), nil
 }
 
 func appendColumns(b []byte, cols []column, obj map[string]any) ([]byte, error) {

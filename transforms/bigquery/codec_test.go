@@ -135,7 +135,11 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"defaults are valid", ok, ""},
 		{"CDC takes the table's primary key", Config{Project: "p", Dataset: "d", Table: schemas.TableProductMetrics, CDC: true}, ""},
-		{"CDC without a key", Config{Project: "p", Dataset: "d", Table: schemas.TableEvents, CDC: true}, "needs a PrimaryKey"},
+		{"CDC on every table takes its key", Config{Project: "p", Dataset: "d", Table: schemas.TableDeadLetters, CDC: true}, ""},
+		{"CDC with a key of 17 columns", Config{Project: "p", Dataset: "d", Table: schemas.TableEvents, CDC: true,
+			PrimaryKey: strings.Split("a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", ",")}, "needs a PrimaryKey of 1 to 16 columns"},
+		{"CDC with discarding panes", Config{Project: "p", Dataset: "d", Table: schemas.TableProductMetrics, CDC: true, DiscardingPanes: true}, "discarding panes add up"},
+		{"discarding panes appended", Config{Project: "p", Dataset: "d", Table: schemas.TableProductMetrics, DiscardingPanes: true}, ""},
 		{"no table", Config{Project: "p", Dataset: "d"}, "required"},
 		{"a table with no schema", Config{Project: "p", Dataset: "d", Table: "nope"}, `no BigQuery schema for table "nope"`},
 		{"insecure without endpoint", Config{Project: "p", Dataset: "d", Table: schemas.TableEvents, Insecure: true}, "Insecure needs an Endpoint"},

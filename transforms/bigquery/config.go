@@ -40,12 +40,22 @@ type Config struct {
 	// clustering and, under CDC, the primary key Terraform declares) instead of failing.
 	CreateTables bool
 	// CDC writes rows as change-data-capture upserts (_CHANGE_TYPE = UPSERT, with
-	// _CHANGE_SEQUENCE_NUMBER RunSequence/pane_index when the table has pane_index), so a later
-	// pane replaces an earlier one whatever order the appends land in. Only right for
-	// accumulating panes (each pane the window's total); with discarding panes append instead.
-	// The table needs a primary key (PrimaryKey) and max_staleness. Without CDC rows are
+	// _CHANGE_SEQUENCE_NUMBER <class>/<run>/<pane_index or 0>, sequence.go) by the table's
+	// primary key (Layout), so a retried bundle, a later pane, a relaunch or a backfill
+	// replaces the row whatever order the appends land in; a user_sessions row also deletes the
+	// sessions it supersedes. Only right for rows that are whole (accumulating panes): see
+	// DiscardingPanes. The table needs a primary key and max_staleness. Without CDC rows are
 	// appended.
 	CDC bool
+	// DiscardingPanes says the rows are discarding panes, which add up: an upsert by the key
+	// would keep only the last pane, so Validate refuses it with CDC.
+	DiscardingPanes bool
+	// Backfill marks a backfill's rows: under CDC their changes are of class SequenceBackfill,
+	// so they replace the streaming rows of their keys, and a later backfill an earlier one.
+	Backfill bool
+	// RunID names the run in the run_id column of dead_letters (a backfill's run id); it is
+	// not part of any key.
+	RunID string
 	// RunSequence orders CDC changes across pipeline runs: for the same key, a change from a
 	// run with a higher RunSequence replaces one from a lower, whatever their panes, unless the
 	// row's window ended before RunStart (see SequenceBeforeRun: then the earlier run's row
@@ -130,8 +140,11 @@ func (c Config) Validate() error {
 	if c.Insecure && c.Endpoint == "" {
 		errs = append(errs, errors.New("Insecure needs an Endpoint"))
 	}
-	if c.CDC && len(c.PrimaryKey) == 0 {
-		errs = append(errs, fmt.Errorf("CDC on table %s needs a PrimaryKey", c.Table))
+	if c.CDC && (len(c.PrimaryKey) == 0 || len(c.PrimaryKey) > MaxKeyColumns) {
+		errs = append(errs, fmt.Errorf("CDC on table %s needs a PrimaryKey of 1 to %d columns", c.Table, MaxKeyColumns))
+	}
+	if c.CDC && c.DiscardingPanes {
+		errs = append(errs, errors.New("CDC with DiscardingPanes: discarding panes add up, an upsert by key keeps only the last one"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("bigquery.Write %s: %w", c.Table, err)

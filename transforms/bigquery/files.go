@@ -28,6 +28,8 @@ type FilesConfig struct {
 	// RecordLag records processing time minus the element timestamp in event_lag_ms (for the
 	// events table, whose element timestamps are event times).
 	RecordLag bool
+	// RunID fills dead_letters' run_id column, as Config.RunID does.
+	RunID string
 }
 
 // WriteFiles writes rows as newline-delimited JSON, one file per bundle, created whole and only
@@ -38,7 +40,7 @@ type FilesConfig struct {
 // WriteFiles: PCollection<row> -> files, where row is any type that encodes to the table's JSON.
 func WriteFiles(s beam.Scope, rows beam.PCollection, cfg FilesConfig) {
 	s = s.Scope("bigquery.WriteFiles")
-	beam.ParDo0(s, &filesWriteFn{Directory: cfg.Directory, Table: cfg.Table, RecordLag: cfg.RecordLag}, rows)
+	beam.ParDo0(s, &filesWriteFn{Directory: cfg.Directory, Table: cfg.Table, RecordLag: cfg.RecordLag, RunID: cfg.RunID}, rows)
 }
 
 // TableDir is the folder of a table's files under root (a local directory or gs://bucket/path).
@@ -48,6 +50,7 @@ type filesWriteFn struct {
 	Directory string
 	Table     string
 	RecordLag bool
+	RunID     string
 
 	store *files.Store
 	buf   bytes.Buffer
@@ -80,7 +83,7 @@ func (fn *filesWriteFn) StartBundle(context.Context) {
 }
 
 func (fn *filesWriteFn) ProcessElement(ctx context.Context, ts beam.EventTime, row beam.X) error {
-	line, err := json.Marshal(row)
+	line, err := json.Marshal(withKey(row, fn.RunID))
 	if err != nil {
 		return fmt.Errorf("bigquery %s: encoding row: %w", fn.Table, err)
 	}

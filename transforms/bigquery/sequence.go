@@ -21,22 +21,27 @@ const (
 	// SequenceStreaming: the window was still open when the run started; a later run replaces an
 	// earlier one, and a later pane an earlier pane.
 	SequenceStreaming = 1
-	// SequenceBackfill is reserved for the backfill, which recomputes whole windows from the
-	// archive and must replace every streaming row of them.
+	// SequenceBackfill: a backfill's rows (Config.Backfill), which recompute whole windows from
+	// the archive and replace every streaming row of them; among backfills the later run wins.
 	SequenceBackfill = 2
 )
 
 // changeOrder builds the _CHANGE_SEQUENCE_NUMBER of a run's rows.
 type changeOrder struct {
-	run   int64     // RunSequence
-	start time.Time // RunStart
+	run      int64     // RunSequence
+	start    time.Time // RunStart
+	backfill bool      // Config.Backfill: every row is of class SequenceBackfill
 }
 
 // sequence returns the change sequence number of a row of a window ending at end, of pane
-// pane; a zero end (a table without window_end) counts as a window still open.
+// pane; a zero end (a table without window_end) counts as a window still open. A backfill's
+// rows are all of class SequenceBackfill.
 func (o changeOrder) sequence(end time.Time, pane int64) string {
 	class, run := SequenceStreaming, o.run
-	if !end.IsZero() && !end.After(o.start) {
+	switch {
+	case o.backfill:
+		class = SequenceBackfill
+	case !end.IsZero() && !end.After(o.start):
 		class, run = SequenceBeforeRun, math.MaxInt64-o.run
 	}
 	b := make([]byte, 0, 40)

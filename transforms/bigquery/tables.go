@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -22,28 +21,6 @@ import (
 
 	"github.com/tributary-dev/tributary/schemas"
 )
-
-// layout is how a table is laid out (partitioning, clustering, primary key); CreateTables
-// uses the same so a table it creates matches one Terraform creates.
-type layout struct {
-	partition  string   // DAY-partitioning column
-	clustering []string // clustering columns
-	primaryKey []string // CDC key
-}
-
-var layouts = map[string]layout{
-	schemas.TableEvents:         {partition: "event_time", clustering: []string{"event_type", "product_id", "user_id"}},
-	schemas.TableProductMetrics: {partition: "window_start", clustering: []string{"product_id", "category"}, primaryKey: []string{"window_start", "product_id"}},
-	schemas.TableDeadLetters:    {partition: "timestamp", clustering: []string{"step", "reason"}},
-}
-
-// cdcMaxStaleness is the max_staleness CreateTables sets on a CDC table: how old the applied
-// state may be when queried (BigQuery merges pending upserts at query time within it).
-var cdcMaxStaleness = bq.IntervalValue{Minutes: 10}
-
-// DefaultPrimaryKey is the primary key of a table written with CDC: the window and the key of
-// an aggregate row, so a later pane of the same window and key replaces an earlier one.
-func DefaultPrimaryKey(table string) []string { return slices.Clone(layouts[table].primaryKey) }
 
 // writeClientOptions connects managedwriter to cfg.Endpoint. In-process servers and emulators
 // need all three options: the endpoint, no credentials and a plain-text transport.
@@ -219,18 +196,17 @@ func tableMetadata(cfg Config) (*bq.TableMetadata, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bigquery: schema %s: %w", cfg.Schema, err)
 	}
-	md := &bq.TableMetadata{Schema: schema}
-	l := layouts[cfg.Schema]
-	if l.partition != "" {
-		md.TimePartitioning = &bq.TimePartitioning{Type: bq.DayPartitioningType, Field: l.partition}
+	l, _ := LayoutOf(cfg.Schema)
+	md := &bq.TableMetadata{Schema: schema, Description: l.Description}
+	if l.Partition != "" {
+		md.TimePartitioning = &bq.TimePartitioning{Type: bq.DayPartitioningType, Field: l.Partition}
 	}
-	if len(l.clustering) > 0 {
-		md.Clustering = &bq.Clustering{Fields: l.clustering}
+	if len(l.Clustering) > 0 {
+		md.Clustering = &bq.Clustering{Fields: l.Clustering}
 	}
 	if cfg.CDC {
 		md.TableConstraints = &bq.TableConstraints{PrimaryKey: &bq.PrimaryKey{Columns: cfg.PrimaryKey}}
-		staleness := cdcMaxStaleness
-		md.MaxStaleness = &staleness
+		md.MaxStaleness = &bq.IntervalValue{Minutes: int32(l.MaxStaleness / time.Minute)}
 	}
 	return md, nil
 }

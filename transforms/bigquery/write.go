@@ -125,7 +125,7 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if fn.codec, err = newRowCodec(fn.Schema, fields, fn.CDC, changeOrder{run: fn.RunSequence, start: fn.RunStart}); err != nil {
+	if fn.codec, err = newRowCodec(fn.Schema, fields, fn.CDC, changeOrder{run: fn.RunSequence, start: fn.RunStart, backfill: fn.Backfill}); err != nil {
 		return err
 	}
 	if fn.client, err = acquireClient(fn.Config); err != nil {
@@ -166,6 +166,7 @@ func (fn *writeFn) StartBundle(context.Context, func(beam.EventTime, schemas.Dea
 }
 
 func (fn *writeFn) ProcessElement(ctx context.Context, ts beam.EventTime, row beam.X, _ func(beam.EventTime, schemas.DeadLetter)) error {
+	row = withKey(row, fn.RunID)
 	js, err := json.Marshal(row)
 	if err != nil {
 		return fmt.Errorf("bigquery %s: encoding %T as JSON: %w", fn.Table, row, err)
@@ -179,6 +180,28 @@ func (fn *writeFn) ProcessElement(ctx context.Context, ts beam.EventTime, row be
 		return fn.deadLetter(ctx, r, ReasonTooLarge,
 			fmt.Errorf("row is %d bytes, over the %d-byte limit of one append", len(r.data), maxRowBytes))
 	}
+	dels, err := fn.codec.deletes(js)
+	if err != nil {
+		return fn.deadLetter(ctx, r, ReasonEncode, err)
+	}
+	for _, d := range dels {
+		del := r
+		del.data = d
+		if err := fn.add(ctx, del); err != nil {
+			return err
+		}
+	}
+	if err := fn.add(ctx, r); err != nil {
+		return err
+	}
+	if fn.RecordLag {
+		telemetry.LagMillis(ctx, fn.lag, ts.ToTime())
+	}
+	return nil
+}
+
+// add puts a row into the batch, sending the batch first when the row would overflow it.
+func (fn *writeFn) add(ctx context.Context, r pendingRow) error {
 	if len(fn.batch) > 0 && (len(fn.batch) >= fn.MaxBatchRows || fn.batchBytes+len(r.data) > fn.MaxBatchBytes) {
 		if err := fn.flush(ctx); err != nil {
 			return err
@@ -186,9 +209,6 @@ func (fn *writeFn) ProcessElement(ctx context.Context, ts beam.EventTime, row be
 	}
 	fn.batch = append(fn.batch, r)
 	fn.batchBytes += len(r.data)
-	if fn.RecordLag {
-		telemetry.LagMillis(ctx, fn.lag, ts.ToTime())
-	}
 	return nil
 }
 

@@ -80,11 +80,12 @@ func TestWriteRowsArriveAsTheSchemaSays(t *testing.T) {
 					"timestamp": at, "payloadBytes": []byte{0xff, 0x00},
 					"attributes":   []any{bqtest.Row{"key": "k1", "value": "v1"}, bqtest.Row{"key": "k2", "value": "v2"}},
 					"errorMessage": "bad", "step": "decode", "reason": "invalid_json", "message_id": "m9", "publish_time": at,
-					"payload_size": int64(2),
+					"payload_size": int64(2), "dead_letter_id": "2488b8c775aee51f9ca24b2a7ebf85de",
 				},
 				{
 					"timestamp": at, "payloadString": "{}", "attributes": []any{},
 					"errorMessage": "big", "step": "decode", "reason": "too_large", "payload_size": int64(2),
+					"dead_letter_id": "8f64b449ec03c0864b0ffa8a8a3463e0", // no message id: the payload's hash
 				},
 			},
 		},
@@ -383,18 +384,23 @@ func TestWriteUpserts(t *testing.T) {
 func TestChangeSequence(t *testing.T) {
 	start := t0
 	o := changeOrder{run: 0x1234, start: start}
+	backfill := changeOrder{run: 0x1234, start: start, backfill: true}
 	tests := []struct {
+		o    changeOrder
 		end  time.Time
 		pane int64
 		want string
 	}{
-		{start.Add(time.Minute), 3, "1/1234/3"},
-		{time.Time{}, 10, "1/1234/a"}, // no window_end: streaming
-		{start, 0, "0/7fffffffffffedcb/0"},
-		{start.Add(-time.Hour), 255, "0/7fffffffffffedcb/ff"},
+		{o, start.Add(time.Minute), 3, "1/1234/3"},
+		{o, time.Time{}, 10, "1/1234/a"}, // no window_end: streaming
+		{o, start, 0, "0/7fffffffffffedcb/0"},
+		{o, start.Add(-time.Hour), 255, "0/7fffffffffffedcb/ff"},
+		// A backfill's windows all ended before it started: still class 2, its run counting up.
+		{backfill, start.Add(-time.Hour), 2, "2/1234/2"},
+		{backfill, time.Time{}, 0, "2/1234/0"},
 	}
 	for _, tc := range tests {
-		if got := o.sequence(tc.end, tc.pane); got != tc.want {
+		if got := tc.o.sequence(tc.end, tc.pane); got != tc.want {
 			t.Errorf("sequence(%v, %d) = %s, want %s", tc.end, tc.pane, got, tc.want)
 		}
 	}

@@ -7,7 +7,8 @@
 // real wire protocol. Appended rows are decoded with the writer's proto descriptor, checked
 // against the table schema when it has one, and stored as maps; CDC upserts and deletes
 // (_CHANGE_TYPE, _CHANGE_SEQUENCE_NUMBER) are applied by the table's primary key, the highest
-// sequence number winning, compared section by section as hexadecimal numbers. BigQuery's
+// sequence number winning, compared section by section as hexadecimal numbers, a DELETE
+// included (it leaves a tombstone, so an older UPSERT arriving later stays deleted). BigQuery's
 // 10 MB AppendRows limit is enforced with BigQuery's own error (LimitRequestBytes lowers it).
 // Transient errors and per-row errors can be injected.
 package bqtest
@@ -89,8 +90,9 @@ type table struct {
 	schema     []schemas.TableField // nil: accept any writer schema and store raw values
 	primaryKey []string
 	rows       []Row
-	keys       []string // primary key of each row, when the table has one
-	seqs       []string // last _CHANGE_SEQUENCE_NUMBER applied to each row
+	keys       []string          // primary key of each row, when the table has one
+	seqs       []string          // last _CHANGE_SEQUENCE_NUMBER applied to each row
+	tombstones map[string]string // sequence of the last DELETE applied, by key
 	reject     func(Row) bool
 	discard    bool
 	added      []string // columns AddColumns added, lower-case (evolve.go)
@@ -423,7 +425,11 @@ func rowError(i int, msg string) *storagepb.RowError {
 }
 
 // apply writes one decoded row: an append, or a CDC upsert or delete by primary key. decode
-// has checked the change type, and checkWriter that a CDC table has a key.
+// has checked the change type, and checkWriter that a CDC table has a key. Per key the change
+// with the highest sequence number wins whatever order the changes arrive in, a DELETE too:
+// a DELETE leaves a tombstone with its sequence, so an older UPSERT arriving after it (or a
+// DELETE arriving before the row it deletes) does not bring the row back. A change without a
+// sequence number counts as the newest.
 func (t *table) apply(r Row) {
 	change, _ := r[ChangeType].(string)
 	seq, _ := r[ChangeSequenceNumber].(string)
@@ -439,17 +445,27 @@ func (t *table) apply(r Row) {
 	if i >= 0 && seq != "" && compareSequence(seq, t.seqs[i]) < 0 {
 		return // an older change than the one applied: BigQuery keeps the newer
 	}
+	if dead, ok := t.tombstones[key]; i < 0 && ok && seq != "" && compareSequence(seq, dead) < 0 {
+		return // older than the DELETE applied to the key
+	}
 	switch {
 	case strings.EqualFold(change, "UPSERT") && i >= 0:
 		t.rows[i], t.seqs[i] = r, seq
 	case strings.EqualFold(change, "UPSERT"):
+		delete(t.tombstones, key)
 		t.rows = append(t.rows, r)
 		t.keys = append(t.keys, key)
 		t.seqs = append(t.seqs, seq)
-	case i >= 0: // DELETE of a present row
-		t.rows = slices.Delete(t.rows, i, i+1)
-		t.keys = slices.Delete(t.keys, i, i+1)
-		t.seqs = slices.Delete(t.seqs, i, i+1)
+	default: // DELETE, of a present row or not
+		if t.tombstones == nil {
+			t.tombstones = map[string]string{}
+		}
+		t.tombstones[key] = seq
+		if i >= 0 {
+			t.rows = slices.Delete(t.rows, i, i+1)
+			t.keys = slices.Delete(t.keys, i, i+1)
+			t.seqs = slices.Delete(t.seqs, i, i+1)
+		}
 	}
 }
 

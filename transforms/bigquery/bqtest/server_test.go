@@ -54,6 +54,9 @@ func TestUpsertBySequence(t *testing.T) {
 	up := func(key string, seq string, v int64) Row {
 		return Row{"k": key, "v": v, ChangeType: "UPSERT", ChangeSequenceNumber: seq}
 	}
+	del := func(key string, seq string) Row {
+		return Row{"k": key, ChangeType: "DELETE", ChangeSequenceNumber: seq}
+	}
 	tests := []struct {
 		name    string
 		changes []Row
@@ -65,6 +68,14 @@ func TestUpsertBySequence(t *testing.T) {
 		{"a new key is inserted", []Row{up("a", "1/1/0", 1), up("b", "0/1/0", 2)}, []Row{{"k": "a", "v": int64(1)}, {"k": "b", "v": int64(2)}}},
 		{"delete with a higher sequence", []Row{up("a", "1/1/0", 1), {"k": "a", ChangeType: "DELETE", ChangeSequenceNumber: "1/1/1"}}, []Row{}},
 		{"delete with a lower sequence is ignored", []Row{up("a", "1/1/1", 1), {"k": "a", ChangeType: "DELETE", ChangeSequenceNumber: "1/1/0"}}, []Row{{"k": "a", "v": int64(1)}}},
+		// Tombstones: a DELETE keeps its sequence, so the highest sequence per key wins even
+		// when the DELETE arrives first.
+		{"delete before the row it deletes", []Row{del("a", "1/1/ff"), up("a", "1/1/0", 1)}, []Row{}},
+		{"an older upsert after a delete stays deleted", []Row{up("a", "1/1/0", 1), del("a", "1/1/2"), up("a", "1/1/1", 2)}, []Row{}},
+		{"a newer upsert after a delete comes back", []Row{up("a", "1/1/0", 1), del("a", "1/1/1"), up("a", "2/1/0", 3)}, []Row{{"k": "a", "v": int64(3)}}},
+		{"a tombstone is per key", []Row{del("a", "1/1/ff"), up("b", "1/1/0", 1)}, []Row{{"k": "b", "v": int64(1)}}},
+		{"a backfill class replaces any streaming pane", []Row{up("a", "1/ffff/9", 1), up("a", "2/1/0", 2), up("a", "1/ffff/a", 3)}, []Row{{"k": "a", "v": int64(2)}}},
+		{"the later of two deletes holds", []Row{del("a", "1/1/1"), del("a", "1/1/3"), up("a", "1/1/2", 1)}, []Row{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
