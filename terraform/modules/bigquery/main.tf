@@ -77,3 +77,55 @@ resource "google_bigquery_table" "dead_letters" {
 
   clustering = ["step", "reason"]
 }
+
+resource "google_bigquery_table" "trending_products" {
+  project             = var.project
+  dataset_id          = google_bigquery_dataset.this.dataset_id
+  table_id            = "trending_products"
+  description         = "The top products per sliding window, ranked; later panes replace earlier ones."
+  schema              = file("${local.schema_dir}/trending_products.json")
+  labels              = var.labels
+  deletion_protection = var.deletion_protection
+
+  time_partitioning {
+    type          = "DAY"
+    field         = "window_start"
+    expiration_ms = local.expiration_ms
+  }
+}
+
+resource "google_bigquery_table" "user_sessions" {
+  project             = var.project
+  dataset_id          = google_bigquery_dataset.this.dataset_id
+  table_id            = "user_sessions"
+  description         = "One row per user session (gap-based), with its funnel counts and revenue."
+  schema              = file("${local.schema_dir}/user_sessions.json")
+  labels              = var.labels
+  deletion_protection = var.deletion_protection
+
+  time_partitioning {
+    type          = "DAY"
+    field         = "session_start"
+    expiration_ms = local.expiration_ms
+  }
+
+  clustering = ["user_id"]
+}
+
+resource "google_bigquery_table" "fraud_alerts" {
+  project             = var.project
+  dataset_id          = google_bigquery_dataset.this.dataset_id
+  table_id            = "fraud_alerts"
+  description         = "Fraud alerts (purchase velocity, amount anomaly) with their evidence."
+  schema              = file("${local.schema_dir}/fraud_alerts.json")
+  labels              = var.labels
+  deletion_protection = var.deletion_protection
+
+  time_partitioning {
+    type          = "DAY"
+    field         = "detected_at"
+    expiration_ms = local.expiration_ms
+  }
+
+  clustering = ["rule", "user_id"]
+}
