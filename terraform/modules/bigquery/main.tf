@@ -58,6 +58,14 @@ resource "google_bigquery_table" "product_metrics" {
   }
 
   clustering = ["product_id", "category"]
+
+  # The CDC key --upsertAggregates writes by (transforms/bigquery/tables.go).
+  max_staleness = "0-0 0 0:10:0"
+  table_constraints {
+    primary_key {
+      columns = ["window_start", "product_id"]
+    }
+  }
 }
 
 resource "google_bigquery_table" "dead_letters" {
