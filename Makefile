@@ -6,7 +6,7 @@ OUT ?= out
 ARGS ?=
 FUZZTIME ?= 10s
 
-.PHONY: all run test unit fuzz lint generate bench emulator-check emulator emulator-stop ui chromium clean
+.PHONY: all run test unit fuzz lint generate bench emulator-check emulator emulator-stop ui chromium tf-validate clean
 
 all: lint test
 
@@ -64,6 +64,17 @@ lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; fi
+
+## tf-validate: terraform validate of the example root, which needs the providers: it runs
+## terraform init -backend=false first and skips, saying so, when they cannot be downloaded.
+TF_ROOT ?= terraform/environments/example
+tf-validate:
+	@command -v terraform >/dev/null || { echo "tf-validate: skipped, terraform not on PATH"; exit 0; }; \
+	if [ -d $(TF_ROOT)/.terraform/providers ] || timeout 120 terraform -chdir=$(TF_ROOT) init -backend=false -input=false >/dev/null 2>&1; then \
+		terraform -chdir=$(TF_ROOT) validate; \
+	else \
+		echo "tf-validate: skipped, the Terraform providers could not be installed (no registry access); go test ./terraform checks the files offline"; \
+	fi
 
 ## generate: Flex Template metadata, README parameter table and Terraform variables from the options structs.
 generate:

@@ -12,7 +12,7 @@ import (
 
 // Layout is how one table is laid out: the one source of its primary key, partitioning,
 // clustering and max_staleness. CreateTables creates tables from it and make generate writes
-// terraform/modules/bigquery/tables.tf.json from it (GeneratedFiles), so a table the sink
+// terraform/modules/bigquery/tables.tf from it (GeneratedFiles), so a table the sink
 // creates and one Terraform creates are the same table.
 type Layout struct {
 	// Table is the table id and the name of its schema in schemas/bigquery.

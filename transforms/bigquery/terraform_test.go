@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestTerraformTablesAreCurrent fails when terraform/modules/bigquery/tables.tf.json no
+// TestTerraformTablesAreCurrent fails when terraform/modules/bigquery/tables.tf no
 // longer matches the layouts (run make generate).
 func TestTerraformTablesAreCurrent(t *testing.T) {
 	root := filepath.Join("..", "..")
@@ -35,7 +35,7 @@ func TestTerraformTablesAreCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if bytes.Contains(main, []byte(`resource "google_bigquery_table"`)) {
-		t.Error("main.tf declares a google_bigquery_table; tables come from tables.tf.json")
+		t.Error("main.tf declares a google_bigquery_table; tables come from tables.tf")
 	}
 }
 

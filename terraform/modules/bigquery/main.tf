@@ -24,4 +24,4 @@ resource "google_bigquery_dataset" "this" {
   labels      = var.labels
 }
 
-# The tables are in tables.tf.json, generated from transforms/bigquery/layouts.go.
+# The tables are in tables.tf, generated from transforms/bigquery/layouts.go.

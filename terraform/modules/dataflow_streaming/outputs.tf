@@ -12,3 +12,8 @@ output "parameters" {
   description = "Template parameters the job was launched with."
   value       = google_dataflow_flex_template_job.streaming.parameters
 }
+
+output "job_name" {
+  description = "Job name, for monitoring filters."
+  value       = google_dataflow_flex_template_job.streaming.name
+}

@@ -1,6 +1,11 @@
-# Events topic and the pipeline's subscription. Messages the pipeline fails to
-# acknowledge max_delivery_attempts times move to a dead-letter topic, whose
-# own subscription keeps them for inspection and replay.
+# The events topic and the pipeline's subscription, and the two topics the
+# pipeline publishes to (fraud alerts, dead letters), each with a subscription
+# that keeps what it receives for inspection.
+#
+# The input subscription has no dead-letter policy: the pipeline owns dead
+# letters. Pub/Sub's own dead-lettering would move a message the job failed to
+# acknowledge a few times to a topic where it is never archived and never
+# reaches the dead_letters table.
 
 terraform {
   required_version = ">= 1.5"
@@ -12,26 +17,11 @@ terraform {
   }
 }
 
-data "google_project" "this" {
-  project_id = var.project
-}
-
-locals {
-  # Pub/Sub's service agent moves messages to the dead-letter topic.
-  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-}
-
 resource "google_pubsub_topic" "events" {
   project                    = var.project
   name                       = var.topic_name
   labels                     = var.labels
   message_retention_duration = var.message_retention_duration
-}
-
-resource "google_pubsub_topic" "dead_letter" {
-  project = var.project
-  name    = "${var.topic_name}-dead-letter"
-  labels  = var.labels
 }
 
 resource "google_pubsub_subscription" "events" {
@@ -51,35 +41,44 @@ resource "google_pubsub_subscription" "events" {
     minimum_backoff = "10s"
     maximum_backoff = "600s"
   }
-
-  dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.dead_letter.id
-    max_delivery_attempts = var.max_delivery_attempts
-  }
 }
 
-resource "google_pubsub_subscription" "dead_letter" {
+# The pipeline's --alertsTopic: every fraud alert as JSON.
+resource "google_pubsub_topic" "alerts" {
+  project = var.project
+  name    = var.alerts_topic_name
+  labels  = var.labels
+}
+
+resource "google_pubsub_subscription" "alerts" {
   project                    = var.project
-  name                       = "${var.subscription_name}-dead-letter"
-  topic                      = google_pubsub_topic.dead_letter.id
+  name                       = var.alerts_topic_name
+  topic                      = google_pubsub_topic.alerts.id
   labels                     = var.labels
-  message_retention_duration = "604800s"
+  message_retention_duration = var.message_retention_duration
 
   expiration_policy {
     ttl = ""
   }
 }
 
-resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+# The pipeline's --deadLetterTopic: every dead letter it also writes to the
+# dead_letters table, with tributary_step, tributary_reason and
+# tributary_error attributes.
+resource "google_pubsub_topic" "dead_letters" {
   project = var.project
-  topic   = google_pubsub_topic.dead_letter.name
-  role    = "roles/pubsub.publisher"
-  member  = local.pubsub_agent
+  name    = var.dead_letter_topic_name
+  labels  = var.labels
 }
 
-resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
-  project      = var.project
-  subscription = google_pubsub_subscription.events.name
-  role         = "roles/pubsub.subscriber"
-  member       = local.pubsub_agent
+resource "google_pubsub_subscription" "dead_letters" {
+  project                    = var.project
+  name                       = var.dead_letter_topic_name
+  topic                      = google_pubsub_topic.dead_letters.id
+  labels                     = var.labels
+  message_retention_duration = var.message_retention_duration
+
+  expiration_policy {
+    ttl = ""
+  }
 }

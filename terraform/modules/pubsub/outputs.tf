@@ -9,16 +9,31 @@ output "subscription_id" {
 }
 
 output "subscription_name" {
-  description = "Short name of the pipeline's subscription, for IAM bindings."
+  description = "Short name of the pipeline's subscription, for IAM bindings and monitoring filters."
   value       = google_pubsub_subscription.events.name
 }
 
+output "alerts_topic_id" {
+  description = "Fraud alerts topic, projects/<project>/topics/<name>: the pipeline's alertsTopic."
+  value       = google_pubsub_topic.alerts.id
+}
+
+output "alerts_topic_name" {
+  description = "Short name of the fraud alerts topic, for IAM bindings."
+  value       = google_pubsub_topic.alerts.name
+}
+
 output "dead_letter_topic_id" {
-  description = "Topic receiving messages that exhausted their delivery attempts."
-  value       = google_pubsub_topic.dead_letter.id
+  description = "Dead-letter topic, projects/<project>/topics/<name>: the pipeline's deadLetterTopic."
+  value       = google_pubsub_topic.dead_letters.id
+}
+
+output "dead_letter_topic_name" {
+  description = "Short name of the dead-letter topic, for IAM bindings."
+  value       = google_pubsub_topic.dead_letters.name
 }
 
 output "dead_letter_subscription_id" {
-  description = "Subscription holding the undeliverable messages."
-  value       = google_pubsub_subscription.dead_letter.id
+  description = "Subscription keeping the dead letters the pipeline publishes."
+  value       = google_pubsub_subscription.dead_letters.id
 }

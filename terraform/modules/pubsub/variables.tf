@@ -5,7 +5,7 @@ variable "project" {
 
 variable "topic_name" {
   type        = string
-  description = "Topic the producers publish events to; the dead-letter topic is named after it."
+  description = "Topic the producers publish events to."
   default     = "tributary-events"
 }
 
@@ -27,15 +27,16 @@ variable "message_retention_duration" {
   default     = "604800s"
 }
 
-variable "max_delivery_attempts" {
-  type        = number
-  description = "Deliveries of a message before Pub/Sub moves it to the dead-letter topic (5 to 100)."
-  default     = 10
+variable "alerts_topic_name" {
+  type        = string
+  description = "Topic the pipeline publishes fraud alerts to (its alertsTopic); its subscription has the same name."
+  default     = "tributary-fraud-alerts"
+}
 
-  validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
-    error_message = "The max_delivery_attempts must be between 5 and 100."
-  }
+variable "dead_letter_topic_name" {
+  type        = string
+  description = "Topic the pipeline publishes dead letters to (its deadLetterTopic); its subscription has the same name."
+  default     = "tributary-dead-letters"
 }
 
 variable "labels" {

@@ -9,8 +9,13 @@ output "url" {
 }
 
 output "output_prefixes" {
-  description = "Object-name prefixes under which the pipeline creates objects in the lake bucket (outputDirectory = url), for IAM conditions."
-  value       = ["archive/", "bq/"]
+  description = "Object-name prefixes under which the pipeline creates objects in the lake bucket (outputDirectory = url), for IAM conditions: the archive, and bq/ only in lake mode (no outputDataset)."
+  value       = var.lake_mode ? ["archive/", "bq/"] : ["archive/"]
+}
+
+output "archive_url" {
+  description = "gs:// URL of the archive, the backfill's archive flag."
+  value       = "${google_storage_bucket.this.url}/archive"
 }
 
 output "scratch_name" {

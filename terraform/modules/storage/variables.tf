@@ -44,6 +44,12 @@ variable "scratch_delete_after_days" {
   default     = 7
 }
 
+variable "lake_mode" {
+  type        = bool
+  description = "The job writes the tables as NDJSON objects under bq/ (no outputDataset), so workers may create objects there too."
+  default     = false
+}
+
 variable "force_destroy" {
   type        = bool
   description = "Let terraform destroy delete a non-empty bucket."

@@ -1,0 +1,197 @@
+// Package templates holds the Flex Templates: one folder per pipeline with its Dockerfile and
+// generated metadata.json. No container engine runs here, so this test runs the exact go build
+// of each Dockerfile and checks that every COPY source exists in the build context.
+package templates
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// instruction is one Dockerfile instruction with its continuation lines joined.
+type instruction struct {
+	line int
+	cmd  string // upper case: FROM, RUN, COPY, ENV, ...
+	args string
+}
+
+func parseDockerfile(t *testing.T, path string) []instruction {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []instruction
+	var cur strings.Builder
+	start := 0
+	for i, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if cur.Len() == 0 && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
+			continue
+		}
+		if cur.Len() == 0 {
+			start = i + 1
+		}
+		if cont, ok := strings.CutSuffix(trimmed, `\`); ok {
+			cur.WriteString(cont + " ")
+			continue
+		}
+		cur.WriteString(trimmed)
+		cmd, args, _ := strings.Cut(cur.String(), " ")
+		out = append(out, instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)})
+		cur.Reset()
+	}
+	if cur.Len() != 0 {
+		t.Fatalf("%s: ends in a continuation line", path)
+	}
+	return out
+}
+
+// dockerfiles are templates/*/Dockerfile; their build context is the repository root.
+func dockerfiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("*", "Dockerfile"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Dockerfiles: %v", err)
+	}
+	return files
+}
+
+// TestDockerfileCopySources: every COPY from the build context names files that exist there.
+func TestDockerfileCopySources(t *testing.T) {
+	for _, file := range dockerfiles(t) {
+		copies := 0
+		for _, in := range parseDockerfile(t, file) {
+			if in.cmd != "COPY" && in.cmd != "ADD" {
+				continue
+			}
+			fields := strings.Fields(in.args)
+			if strings.HasPrefix(in.args, "--from=") {
+				continue // from another stage, checked by TestDockerfileBuild
+			}
+			var srcs []string
+			for _, f := range fields[:len(fields)-1] {
+				if !strings.HasPrefix(f, "--") {
+					srcs = append(srcs, f)
+				}
+			}
+			if len(srcs) == 0 {
+				t.Errorf("%s:%d: COPY without a source", file, in.line)
+			}
+			for _, src := range srcs {
+				copies++
+				matches, err := filepath.Glob(filepath.Join("..", src))
+				if err != nil || len(matches) == 0 {
+					t.Errorf("%s:%d: COPY source %s does not exist in the build context (the repository root)", file, in.line, src)
+				}
+			}
+		}
+		if copies == 0 {
+			t.Errorf("%s copies nothing from the build context", file)
+		}
+	}
+}
+
+// TestDockerfileBuild runs each Dockerfile's go build command as written (its environment
+// assignments, CGO_ENABLED=0 GOOS=linux GOARCH=amd64, and flags), from the repository root as
+// the builder stage's WORKDIR holds it, with only the output redirected; checks that the binary
+// is a static linux/amd64 ELF, that the final stage copies that output, and that
+// FLEX_TEMPLATE_GO_BINARY names where it lands.
+func TestDockerfileBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every template binary")
+	}
+	for _, file := range dockerfiles(t) {
+		t.Run(filepath.Dir(file), func(t *testing.T) {
+			var builds int
+			var output, copiedTo, binaryEnv string
+			for _, in := range parseDockerfile(t, file) {
+				switch in.cmd {
+				case "RUN":
+					if !strings.Contains(in.args, "go build") {
+						continue
+					}
+					builds++
+					output = runBuild(t, file, in)
+				case "COPY":
+					if strings.HasPrefix(in.args, "--from=") && output != "" {
+						f := strings.Fields(in.args)
+						if len(f) == 3 && f[1] == output {
+							copiedTo = f[2]
+						}
+					}
+				case "ENV":
+					if v, ok := strings.CutPrefix(in.args, "FLEX_TEMPLATE_GO_BINARY="); ok {
+						binaryEnv = v
+					}
+				}
+			}
+			if builds != 1 {
+				t.Fatalf("%s: want one RUN go build, found %d", file, builds)
+			}
+			if copiedTo == "" {
+				t.Errorf("%s: no COPY --from=<builder> %s <dest> into the final stage", file, output)
+			} else if binaryEnv != copiedTo {
+				t.Errorf("%s: FLEX_TEMPLATE_GO_BINARY=%s, but the binary is copied to %s", file, binaryEnv, copiedTo)
+			}
+		})
+	}
+}
+
+// runBuild runs the RUN instruction's go build and returns its -o path as written.
+func runBuild(t *testing.T, file string, in instruction) string {
+	t.Helper()
+	words := strings.Fields(in.args)
+	env := map[string]string{}
+	for len(words) > 0 && strings.Contains(words[0], "=") && !strings.HasPrefix(words[0], "-") {
+		k, v, _ := strings.Cut(words[0], "=")
+		env[k] = v
+		words = words[1:]
+	}
+	if len(words) < 2 || words[0] != "go" || words[1] != "build" {
+		t.Fatalf("%s:%d: RUN %q is not [VAR=value ...] go build ...", file, in.line, in.args)
+	}
+	for k, want := range map[string]string{"CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"} {
+		if env[k] != want {
+			t.Errorf("%s:%d: go build runs with %s=%q, want %q", file, in.line, k, env[k], want)
+		}
+	}
+	args := append([]string(nil), words[2:]...)
+	out := ""
+	bin := filepath.Join(t.TempDir(), "binary")
+	for i := range args {
+		if args[i] == "-o" && i+1 < len(args) {
+			out, args[i+1] = args[i+1], bin
+		}
+	}
+	if out == "" {
+		t.Fatalf("%s:%d: go build without -o", file, in.line)
+	}
+	cmd := exec.Command("go", append([]string{"build"}, args...)...)
+	cmd.Dir = ".."
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s:%d: go build %v: %v\n%s", file, in.line, args, err, b)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatalf("%s: the binary is not ELF: %v", file, err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_X86_64 {
+		t.Errorf("%s: binary for %v, want x86-64", file, f.Machine)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("%s: the binary is dynamically linked; the launcher image needs a static one", file)
+		}
+	}
+	return out
+}

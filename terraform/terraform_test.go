@@ -1,0 +1,698 @@
+// Package terraform holds the deployment's Terraform. Providers cannot be downloaded here, so
+// terraform validate and plan cannot run; these tests parse every .tf with hcl/v2 and check
+// what the pipelines rely on: template parameters, tables, IAM, Pub/Sub, monitoring, fmt.
+package terraform
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/tributary-dev/tributary/internal/options"
+)
+
+// block is one top-level block of a .tf file: resource, module, variable, locals, ...
+type block struct {
+	file   string
+	kind   string   // "resource", "module", "variable", "locals", ...
+	labels []string // resource: type and name; module and variable: name
+	body   *hclsyntax.Body
+}
+
+func (b block) String() string {
+	return b.file + ": " + b.kind + " " + strings.Join(b.labels, ".")
+}
+
+// parseDir parses every .tf file under dir (recursively) and returns its top-level blocks.
+func parseDir(t *testing.T, dir string) []block {
+	t.Helper()
+	p := hclparse.NewParser()
+	var out []block
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != dir {
+			return filepath.SkipDir // .terraform holds downloaded modules and providers
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".tf") {
+			return nil
+		}
+		f, diags := p.ParseHCLFile(path)
+		if diags.HasErrors() {
+			t.Errorf("%s: %s", path, diags.Error())
+			return nil
+		}
+		for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+			out = append(out, block{file: path, kind: b.Type, labels: b.Labels, body: b.Body})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("no blocks under %s", dir)
+	}
+	return out
+}
+
+func find(blocks []block, kind string, labels ...string) []block {
+	var out []block
+	for _, b := range blocks {
+		if b.kind == kind && len(b.labels) >= len(labels) && slices.Equal(b.labels[:len(labels)], labels) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func one(t *testing.T, blocks []block, kind string, labels ...string) block {
+	t.Helper()
+	got := find(blocks, kind, labels...)
+	if len(got) != 1 {
+		t.Fatalf("want one %s %v, found %d", kind, labels, len(got))
+	}
+	return got[0]
+}
+
+// literals returns every string literal under node, template parts included.
+func literals(node hclsyntax.Node) []string {
+	var out []string
+	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		if l, ok := n.(*hclsyntax.LiteralValueExpr); ok && l.Val.Type() == cty.String && l.Val.IsKnown() && !l.Val.IsNull() {
+			out = append(out, l.Val.AsString())
+		}
+		return nil
+	})
+	return out
+}
+
+// stringAttr is the value of a literal (or interpolation-free template) attribute, or "".
+func stringAttr(b *hclsyntax.Body, name string) string {
+	a, ok := b.Attributes[name]
+	if !ok {
+		return ""
+	}
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() || v.Type() != cty.String || v.IsNull() {
+		return ""
+	}
+	return v.AsString()
+}
+
+// traversal renders a reference such as var.x or local.y.z, or "" if expr is none.
+func traversal(expr hclsyntax.Expression) string {
+	s, ok := expr.(*hclsyntax.ScopeTraversalExpr)
+	if !ok {
+		return ""
+	}
+	parts := []string{s.Traversal.RootName()}
+	for _, step := range s.Traversal[1:] {
+		if a, ok := step.(hcl.TraverseAttr); ok {
+			parts = append(parts, a.Name)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// objectKeys returns the keys (and value expressions) of a map built from object literals,
+// merge() calls, for expressions over them and references to locals of the same blocks.
+func objectKeys(t *testing.T, blocks []block, expr hclsyntax.Expression) map[string]hclsyntax.Expression {
+	t.Helper()
+	out := map[string]hclsyntax.Expression{}
+	switch e := expr.(type) {
+	case *hclsyntax.ObjectConsExpr:
+		for _, item := range e.Items {
+			k, diags := item.KeyExpr.Value(nil)
+			if diags.HasErrors() || k.Type() != cty.String {
+				t.Errorf("%s: a key that is not a literal", expr.Range())
+				continue
+			}
+			out[k.AsString()] = item.ValueExpr
+		}
+	case *hclsyntax.FunctionCallExpr:
+		if e.Name != "merge" {
+			t.Errorf("%s: cannot read the keys of %s()", expr.Range(), e.Name)
+		}
+		for _, arg := range e.Args {
+			for k, v := range objectKeys(t, blocks, arg) {
+				out[k] = v
+			}
+		}
+	case *hclsyntax.ForExpr:
+		return objectKeys(t, blocks, e.CollExpr)
+	case *hclsyntax.ScopeTraversalExpr:
+		ref := traversal(e)
+		if strings.HasPrefix(ref, "var.") {
+			break // a caller's map (extra parameters): its keys are the caller's
+		}
+		name, ok := strings.CutPrefix(ref, "local.")
+		if !ok {
+			t.Errorf("%s: cannot read the keys of %s", expr.Range(), ref)
+			break
+		}
+		found := false
+		for _, b := range find(blocks, "locals") {
+			if a, ok := b.body.Attributes[name]; ok {
+				found = true
+				for k, v := range objectKeys(t, blocks, a.Expr) {
+					out[k] = v
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no local %s", expr.Range(), name)
+		}
+	default:
+		t.Errorf("%s: cannot read the keys of a %T", expr.Range(), expr)
+	}
+	return out
+}
+
+type parameter struct {
+	Name       string `json:"name"`
+	IsOptional bool   `json:"isOptional"`
+}
+
+func templateParameters(t *testing.T, pipeline string) ([]parameter, bool) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "templates", pipeline, "metadata.json"))
+	if os.IsNotExist(err) {
+		return nil, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Parameters []parameter }
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Parameters) == 0 {
+		t.Fatalf("templates/%s/metadata.json lists no parameters", pipeline)
+	}
+	return m.Parameters, true
+}
+
+// TestStreamingTemplateParameters: every parameter of the streaming template has a variable in
+// the dataflow_streaming module, is in the map passed to the job, and every argument the
+// example passes to the module is one of its variables.
+func TestStreamingTemplateParameters(t *testing.T) {
+	params, ok := templateParameters(t, "streaming")
+	if !ok {
+		t.Fatal("templates/streaming/metadata.json is missing")
+	}
+	mod := parseDir(t, filepath.Join("modules", "dataflow_streaming"))
+	job := one(t, mod, "resource", "google_dataflow_flex_template_job")
+	passed := objectKeys(t, mod, job.body.Attributes["parameters"].Expr)
+	for _, p := range params {
+		v := options.SnakeCase(p.Name)
+		if len(find(mod, "variable", v)) != 1 {
+			t.Errorf("template parameter %s has no variable %q", p.Name, v)
+		}
+		expr, ok := passed[p.Name]
+		if !ok {
+			t.Errorf("template parameter %s is not passed to the job", p.Name)
+			continue
+		}
+		if got := traversal(expr); got != "var."+v {
+			t.Errorf("template parameter %s is passed %s, want var.%s", p.Name, got, v)
+		}
+	}
+	for _, b := range []string{"enable_streaming_engine", "max_workers", "service_account_email"} {
+		if got := traversal(job.body.Attributes[b].Expr); got != "var."+b {
+			t.Errorf("the job's %s is %q, want var.%s", b, got, b)
+		}
+	}
+
+	root := parseDir(t, filepath.Join("environments", "example"))
+	call := one(t, root, "module", "dataflow_streaming")
+	for name := range call.body.Attributes {
+		switch name {
+		case "source", "depends_on", "providers", "count", "for_each":
+			continue
+		}
+		if len(find(mod, "variable", name)) != 1 {
+			t.Errorf("environments/example passes %s, which dataflow_streaming does not declare", name)
+		}
+	}
+	for _, required := range []string{"input_subscription", "output_dataset", "output_directory", "product_catalog", "currency_rates", "service_account_email"} {
+		if _, ok := call.body.Attributes[required]; !ok {
+			t.Errorf("environments/example does not set %s of the streaming job", required)
+		}
+	}
+}
+
+// TestBackfillSchedule: the scheduler launches the backfill template (the backfill helper's
+// templates/backfill/metadata.json) with the relative range, on a UTC schedule, and the example
+// passes only parameters the template declares.
+func TestBackfillSchedule(t *testing.T) {
+	mod := parseDir(t, filepath.Join("modules", "scheduler"))
+	job := one(t, mod, "resource", "google_cloud_scheduler_job")
+	if got := stringAttr(job.body, "time_zone"); got != "Etc/UTC" {
+		t.Errorf("scheduler time_zone %q, want Etc/UTC (the range is a UTC day)", got)
+	}
+	loc := one(t, mod, "locals")
+	merged := objectKeys(t, mod, loc.body.Attributes["parameters"].Expr)
+	if v, diags := merged["range"].Value(nil); diags.HasErrors() || v.AsString() != "previous-day" {
+		t.Errorf("the scheduler does not launch range=previous-day")
+	}
+	if !slices.Contains(literals(job.body), "https://www.googleapis.com/auth/cloud-platform") {
+		t.Error("the scheduler does not call Dataflow with an OAuth token")
+	}
+	if !strings.Contains(strings.Join(literals(job.body), ""), "/flexTemplates:launch") {
+		t.Error("the scheduler does not call flexTemplates:launch")
+	}
+
+	root := parseDir(t, filepath.Join("environments", "example"))
+	call := one(t, root, "module", "backfill")
+	if got := stringAttr(call.body, "source"); got != "../../modules/scheduler" {
+		t.Fatalf("module backfill has source %q", got)
+	}
+	given := objectKeys(t, root, call.body.Attributes["parameters"].Expr)
+	given["range"] = nil
+	for _, want := range []string{"archive", "outputDataset", "productCatalog", "currencyRates"} {
+		if _, ok := given[want]; !ok {
+			t.Errorf("the example's backfill does not pass %s", want)
+		}
+	}
+	params, ok := templateParameters(t, "backfill")
+	if !ok {
+		t.Log("templates/backfill/metadata.json not there yet: parameter names not checked against it")
+		return
+	}
+	declared := map[string]bool{}
+	for _, p := range params {
+		declared[p.Name] = true
+		if !p.IsOptional && p.Name != "from" && p.Name != "to" {
+			if _, ok := given[p.Name]; !ok {
+				t.Errorf("required backfill parameter %s is not passed", p.Name)
+			}
+		}
+	}
+	for name := range given {
+		if !declared[name] {
+			t.Errorf("the example passes backfill parameter %s, which templates/backfill/metadata.json does not declare", name)
+		}
+	}
+}
+
+type column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// TestTables: every table in schemas/bigquery has a resource in the bigquery module that takes
+// its schema from that file, is partitioned by one of its time columns and clusters only by its
+// columns; the module's table_ids output names each.
+func TestTables(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "schemas", "bigquery", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no schemas: %v", err)
+	}
+	mod := parseDir(t, filepath.Join("modules", "bigquery"))
+	byTable := map[string]block{}
+	for _, b := range find(mod, "resource", "google_bigquery_table") {
+		id := stringAttr(b.body, "table_id")
+		if id == "" {
+			t.Errorf("%s: table_id is not a literal", b)
+		}
+		byTable[id] = b
+	}
+	var want []string
+	for _, f := range files {
+		table := strings.TrimSuffix(filepath.Base(f), ".json")
+		want = append(want, table)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cols []column
+		if err := json.Unmarshal(data, &cols); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		types := map[string]string{}
+		for _, c := range cols {
+			types[c.Name] = c.Type
+		}
+		b, ok := byTable[table]
+		if !ok {
+			t.Errorf("schemas/bigquery/%s.json has no google_bigquery_table in modules/bigquery", table)
+			continue
+		}
+		if s, ok := b.body.Attributes["schema"]; !ok || !strings.Contains(strings.Join(literals(s.Expr), ""), "/"+table+".json") {
+			t.Errorf("%s: schema does not come from %s.json", b, table)
+		}
+		var parts []*hclsyntax.Block
+		for _, nb := range b.body.Blocks {
+			if nb.Type == "time_partitioning" {
+				parts = append(parts, nb)
+			}
+		}
+		if len(parts) != 1 {
+			t.Errorf("%s: want one time_partitioning block, found %d", b, len(parts))
+		} else if field := stringAttr(parts[0].Body, "field"); types[field] != "TIMESTAMP" && types[field] != "DATE" {
+			t.Errorf("%s: partitioned by %q, which is no TIMESTAMP or DATE column of %s.json", b, field, table)
+		}
+		if c, ok := b.body.Attributes["clustering"]; ok {
+			for _, col := range literals(c.Expr) {
+				if _, ok := types[col]; !ok {
+					t.Errorf("%s: clustered by %q, which is no column of %s.json", b, col, table)
+				}
+			}
+		}
+	}
+	outs := one(t, mod, "output", "table_ids")
+	got := objectKeys(t, mod, outs.body.Attributes["value"].Expr)
+	var names []string
+	for k := range got {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("table_ids output (-schemas +output):\n%s", diff)
+	}
+}
+
+// grantRule is where a role may be granted.
+type grantRule struct {
+	resource  string // the IAM resource type
+	role      string
+	condition string // "" none needed, "prefix" an object-name prefix, "object" one object
+}
+
+// allowed lists every grant the deployment may make, per the deploy issue: the workers'
+// dataflow.worker (the only project-wide role for them), subscriber and viewer on the
+// subscription, publisher and viewer on topics, dataEditor on the dataset, object read and
+// create on the lake under prefixes, objectAdmin on the scratch bucket, read of a template
+// spec object; and the backfill launcher's role (see projectWideExceptions).
+var allowed = []grantRule{
+	{"google_project_iam_member", "roles/dataflow.worker", ""},
+	{"google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ""},
+	{"google_pubsub_subscription_iam_member", "roles/pubsub.viewer", ""},
+	{"google_pubsub_topic_iam_member", "roles/pubsub.publisher", ""},
+	{"google_pubsub_topic_iam_member", "roles/pubsub.viewer", ""},
+	{"google_bigquery_dataset_iam_member", "roles/bigquery.dataEditor", ""},
+	{"google_storage_bucket_iam_member", "roles/storage.objectViewer", "prefix"},
+	{"google_storage_bucket_iam_member", "roles/storage.objectViewer", "object"},
+	{"google_storage_bucket_iam_member", "roles/storage.objectCreator", "prefix"},
+	{"google_storage_bucket_iam_member", "roles/storage.objectAdmin", ""}, // scratch only, below
+	{"google_service_account_iam_member", "roles/iam.serviceAccountUser", ""},
+}
+
+// projectWideExceptions: launching a Flex Template needs dataflow.jobs.create, which Dataflow
+// grants only on a project; the scheduler's own launcher account (not the workers') holds it.
+var projectWideExceptions = map[string]string{
+	"modules/scheduler/main.tf: resource google_project_iam_member.launcher": "roles/dataflow.developer",
+}
+
+// conditionTerms returns the || terms of a CEL condition written as a string or as
+// join(" || ", lists...), each as its literal text (interpolations left out); a term it cannot
+// read comes back as "?", which no rule accepts.
+func conditionTerms(expr hclsyntax.Expression) []string {
+	text := func(e hclsyntax.Expression) string { return strings.Join(literals(e), "") }
+	call, ok := expr.(*hclsyntax.FunctionCallExpr)
+	if !ok {
+		return strings.Split(text(expr), " || ")
+	}
+	if call.Name != "join" || len(call.Args) < 2 || text(call.Args[0]) != " || " {
+		return []string{"?"}
+	}
+	var out []string
+	var list func(hclsyntax.Expression)
+	list = func(arg hclsyntax.Expression) {
+		switch l := arg.(type) {
+		case *hclsyntax.TupleConsExpr:
+			for _, e := range l.Exprs {
+				out = append(out, text(e))
+			}
+		case *hclsyntax.ForExpr:
+			out = append(out, text(l.ValExpr))
+		case *hclsyntax.FunctionCallExpr:
+			if l.Name != "concat" {
+				out = append(out, "?")
+			}
+			for _, a := range l.Args {
+				list(a)
+			}
+		default:
+			out = append(out, "?")
+		}
+	}
+	for _, arg := range call.Args[1:] {
+		list(arg)
+	}
+	return out
+}
+
+const term = `resource\.name\.startsWith\("[^"]*"\)|resource\.type == "storage\.googleapis\.com/Bucket"`
+
+var (
+	// Only prefix terms joined by ||, and the bucket-level term listing needs; with the
+	// interpolations (bucket and prefix) left out.
+	prefixCondition = regexp.MustCompile(`^(?:` + term + `)(?: \|\| (?:` + term + `))*$`)
+	objectCondition = regexp.MustCompile(`^resource\.name == "projects/_/buckets/[^"|&]*"$`)
+)
+
+// TestLeastPrivilege: every IAM grant in terraform/ is one of allowed, additive (no _binding or
+// _policy), on its one resource; storage grants other than scratch carry a prefix or object
+// condition; bigquery.jobUser appears nowhere.
+func TestLeastPrivilege(t *testing.T) {
+	grants := 0
+	for _, b := range find(parseDir(t, "."), "resource") {
+		typ := b.labels[0]
+		if !strings.Contains(typ, "_iam_") {
+			continue
+		}
+		if strings.HasSuffix(typ, "_iam_binding") || strings.HasSuffix(typ, "_iam_policy") || strings.HasSuffix(typ, "_iam_audit_config") {
+			t.Errorf("%s is authoritative: use _iam_member, which leaves others' grants alone", b)
+			continue
+		}
+		var roles []string
+		for _, l := range literals(b.body) {
+			if strings.HasPrefix(l, "roles/") {
+				roles = append(roles, l)
+			}
+		}
+		if len(roles) == 0 {
+			t.Errorf("%s: no literal role to check", b)
+		}
+		var cond string
+		for _, nb := range b.body.Blocks {
+			if a, ok := nb.Body.Attributes["expression"]; ok && nb.Type == "condition" {
+				cond = strings.Join(conditionTerms(a.Expr), " || ")
+			}
+		}
+		id := filepath.ToSlash(b.String())
+		for _, role := range roles {
+			grants++
+			if role == "roles/bigquery.jobUser" {
+				t.Errorf("%s grants roles/bigquery.jobUser, which the pipelines never need", id)
+			}
+			if exc, ok := projectWideExceptions[id]; ok && exc == role && typ == "google_project_iam_member" {
+				continue
+			}
+			ok := false
+			for _, r := range allowed {
+				if r.resource != typ || r.role != role {
+					continue
+				}
+				switch r.condition {
+				case "prefix":
+					ok = ok || (prefixCondition.MatchString(cond) && strings.Contains(cond, "startsWith"))
+				case "object":
+					ok = ok || objectCondition.MatchString(cond)
+				default:
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("%s grants %s on a %s (condition %q), which the deployment may not", id, role, typ, cond)
+			}
+			if role == "roles/storage.objectAdmin" && !strings.Contains(traversal(b.body.Attributes["bucket"].Expr), "scratch") {
+				t.Errorf("%s grants objectAdmin on a bucket other than scratch", id)
+			}
+		}
+	}
+	if grants == 0 {
+		t.Fatal("no grants found")
+	}
+}
+
+// TestWorkerGrants: the iam module grants the workers exactly the issue's list.
+func TestWorkerGrants(t *testing.T) {
+	var got []string
+	for _, b := range find(parseDir(t, filepath.Join("modules", "iam")), "resource") {
+		if !strings.Contains(b.labels[0], "_iam_") {
+			continue
+		}
+		for _, l := range literals(b.body) {
+			if strings.HasPrefix(l, "roles/") {
+				got = append(got, b.labels[0]+" "+l)
+			}
+		}
+	}
+	sort.Strings(got)
+	want := []string{
+		"google_bigquery_dataset_iam_member roles/bigquery.dataEditor",
+		"google_project_iam_member roles/dataflow.worker",
+		"google_pubsub_subscription_iam_member roles/pubsub.subscriber",
+		"google_pubsub_subscription_iam_member roles/pubsub.viewer",
+		"google_pubsub_topic_iam_member roles/pubsub.publisher",
+		"google_pubsub_topic_iam_member roles/pubsub.viewer",
+		"google_storage_bucket_iam_member roles/storage.objectAdmin",
+		"google_storage_bucket_iam_member roles/storage.objectCreator",
+		"google_storage_bucket_iam_member roles/storage.objectViewer",
+		"google_storage_bucket_iam_member roles/storage.objectViewer",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("worker grants (-want +got):\n%s", diff)
+	}
+}
+
+// TestNoPubSubDeadLettering: no subscription has a dead-letter policy; the pipeline owns dead
+// letters (archived, and in the dead_letters table).
+func TestNoPubSubDeadLettering(t *testing.T) {
+	subs := find(parseDir(t, "."), "resource", "google_pubsub_subscription")
+	if len(subs) == 0 {
+		t.Fatal("no subscriptions")
+	}
+	for _, b := range subs {
+		for _, nb := range b.body.Blocks {
+			if nb.Type == "dead_letter_policy" || (nb.Type == "dynamic" && len(nb.Labels) == 1 && nb.Labels[0] == "dead_letter_policy") {
+				t.Errorf("%s has a dead_letter_policy", b)
+			}
+		}
+		if _, ok := b.body.Attributes["dead_letter_policy"]; ok {
+			t.Errorf("%s has a dead_letter_policy", b)
+		}
+	}
+}
+
+// metricTypes are the only metrics the alert policies and the dashboard may watch: the
+// subscription's backlog age, the job's data freshness, and Dataflow's export of the pipeline's
+// Beam counters (filtered to the dead-letter counters tributary/deadletter.<reason>).
+var metricTypes = []string{
+	"dataflow.googleapis.com/job/data_watermark_age",
+	"dataflow.googleapis.com/job/user_counter",
+	"pubsub.googleapis.com/subscription/oldest_unacked_message_age",
+}
+
+var metricType = regexp.MustCompile(`metric\.type="([^"]+)"`)
+
+// TestMonitoring: every metric type in monitoring is from metricTypes, each is alerted on, and
+// the user-counter filter selects the dead-letter counters.
+func TestMonitoring(t *testing.T) {
+	mod := parseDir(t, filepath.Join("modules", "monitoring"))
+	seen := map[string]bool{}
+	for _, b := range mod {
+		text := strings.Join(literals(b.body), "")
+		for _, m := range metricType.FindAllStringSubmatch(text, -1) {
+			if !slices.Contains(metricTypes, m[1]) {
+				t.Errorf("%s watches %s, which is not in the test's list", b, m[1])
+			}
+			seen[m[1]] = true
+		}
+		if strings.Contains(text, "job/user_counter") && !strings.Contains(text, `metric.label.metric_name=starts_with("deadletter.")`) {
+			t.Errorf("%s: user_counter filter does not select the deadletter.* counters", b)
+		}
+	}
+	for _, m := range metricTypes {
+		if !seen[m] {
+			t.Errorf("no filter on %s", m)
+		}
+	}
+	policies := find(mod, "resource", "google_monitoring_alert_policy")
+	if len(policies) != 3 {
+		t.Errorf("want 3 alert policies (dead letters, backlog age, freshness), found %d", len(policies))
+	}
+	for _, p := range policies {
+		conds := 0
+		for _, nb := range p.body.Blocks {
+			if nb.Type == "conditions" {
+				conds++
+			}
+		}
+		if conds == 0 {
+			t.Errorf("%s has no condition", p)
+		}
+	}
+	root := parseDir(t, filepath.Join("environments", "example"))
+	call := one(t, root, "module", "monitoring")
+	if got := traversal(call.body.Attributes["job_name"].Expr); got != "module.dataflow_streaming.job_name" {
+		t.Errorf("monitoring watches job %q, want the streaming job's name", got)
+	}
+}
+
+// TestStorageLifecycle: the archive moves to Nearline, then Coldline, and may be deleted, each
+// after a configurable age, and only under archive/.
+func TestStorageLifecycle(t *testing.T) {
+	mod := parseDir(t, filepath.Join("modules", "storage"))
+	lake := one(t, mod, "resource", "google_storage_bucket", "this")
+	classes := map[string]string{}
+	var rules []*hclsyntax.Block
+	for _, nb := range lake.body.Blocks {
+		switch {
+		case nb.Type == "lifecycle_rule":
+			rules = append(rules, nb)
+		case nb.Type == "dynamic" && nb.Labels[0] == "lifecycle_rule":
+			for _, c := range nb.Body.Blocks {
+				if c.Type == "content" {
+					rules = append(rules, c)
+				}
+			}
+		}
+	}
+	for _, r := range rules {
+		var action, age, prefix string
+		for _, nb := range r.Body.Blocks {
+			switch nb.Type {
+			case "action":
+				action = stringAttr(nb.Body, "type") + " " + stringAttr(nb.Body, "storage_class")
+			case "condition":
+				age = traversal(nb.Body.Attributes["age"].Expr)
+				if p, ok := nb.Body.Attributes["matches_prefix"]; ok {
+					prefix = strings.Join(literals(p.Expr), ",")
+				}
+			}
+		}
+		if prefix == "archive/" {
+			classes[strings.TrimSpace(action)] = age
+		}
+	}
+	want := map[string]string{
+		"SetStorageClass NEARLINE": "var.archive_nearline_after_days",
+		"SetStorageClass COLDLINE": "var.archive_coldline_after_days",
+		"Delete":                   "lifecycle_rule.value",
+	}
+	if diff := cmp.Diff(want, classes); diff != "" {
+		t.Errorf("archive lifecycle (-want +got):\n%s", diff)
+	}
+}
+
+// TestFmt: terraform fmt leaves every file as it is (terraform needs no providers for fmt).
+func TestFmt(t *testing.T) {
+	path, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Skip("terraform not on PATH")
+	}
+	cmd := exec.Command(path, "fmt", "-check", "-recursive", "-diff", ".")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Errorf("terraform fmt -check: %v\n%s", err, out.String())
+	}
+}
