@@ -165,7 +165,7 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	events.RecordLag = true
 	return map[string]bigquery.Config{
 		schemas.TableEvents: events,
-		// CDC replaces a window's row by a later pane: right only when panes accumulate.
+		// CDC replaces a window's row by a later pane: right only when panes accumulate (schemas/pane.go).
 		schemas.TableProductMetrics:   table(schemas.TableProductMetrics, o.UpsertAggregates && o.Accumulation != windowing.Discarding),
 		schemas.TableTrendingProducts: table(schemas.TableTrendingProducts, false),
 		schemas.TableUserSessions:     table(schemas.TableUserSessions, false),
