@@ -6,23 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// Pane timings as written to the pane_timing column.
-const (
-	PaneEarly  = "EARLY"
-	PaneOnTime = "ON_TIME"
-	PaneLate   = "LATE"
-)
-
-// Pane locates a windowed row: which window and which firing of it. A later pane of the same
-// (window, key) replaces an earlier one.
-type Pane struct {
-	WindowStart time.Time `json:"window_start"`
-	WindowEnd   time.Time `json:"window_end"`
-	PaneIndex   int64     `json:"pane_index"`
-	PaneTiming  string    `json:"pane_timing"`
-	IsFinal     bool      `json:"is_final"`
-}
-
 // ProductMetric is one row of product_metrics: one product in one fixed window.
 type ProductMetric struct {
 	Pane

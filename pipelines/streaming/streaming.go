@@ -194,7 +194,7 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	}
 	events := table(schemas.TableEvents)
 	events.RecordLag = true
-	// A key replaces a window's row by a later pane: right only when panes accumulate;
+	// A key replaces a window's row by a later pane: right only when panes accumulate (schemas/pane.go);
 	// discarding panes add up, and Options.Validate refuses them with --upsertAggregates.
 	metrics := table(schemas.TableProductMetrics)
 	metrics.CDC, metrics.DiscardingPanes = o.UpsertAggregates, o.Accumulation == windowing.Discarding

@@ -9,8 +9,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
@@ -110,15 +110,7 @@ func BenchmarkProductMetrics(b *testing.B) {
 	}
 	for _, name := range []string{"gbk_dofn", "lifted_combine"} {
 		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				p, s := beam.NewPipelineWithRoot()
-				events := beam.ParDo(s, atEventTime, beam.CreateList(s, evs))
-				beam.ParDo0(s, &discardFn{}, build[name](s, events))
-				if err := ptest.Run(p); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+			beamtest.Bench(b, evs, build[name])
 		})
 	}
 }
@@ -168,15 +160,7 @@ func BenchmarkTrendingProducts(b *testing.B) {
 	}
 	for _, name := range []string{"two_gbk", "one_gbk", "sliding_per_product"} {
 		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				p, s := beam.NewPipelineWithRoot()
-				events := beam.ParDo(s, atEventTime, beam.CreateList(s, evs))
-				beam.ParDo0(s, &discardTrendingFn{}, build[name](s, events))
-				if err := ptest.Run(p); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+			beamtest.Bench(b, evs, build[name])
 		})
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
@@ -102,7 +100,7 @@ func (fn *productMetricFn) Setup() { fn.rows = telemetry.NewCounter("aggregate.o
 
 func (fn *productMetricFn) ProcessElement(ctx context.Context, pane beam.PaneInfo, w beam.Window, product string,
 	values func(*Contribution) bool, emit func(schemas.ProductMetric)) {
-	row := schemas.ProductMetric{Pane: PaneOf(w, pane), ProductID: product}
+	row := schemas.ProductMetric{Pane: schemas.PaneOf(w, pane), ProductID: product}
 	users := map[string]struct{}{}
 	var c Contribution
 	for values(&c) {
@@ -126,22 +124,4 @@ func (fn *productMetricFn) ProcessElement(ctx context.Context, pane beam.PaneInf
 	row.DistinctUsers = int64(len(users))
 	fn.rows.Inc(ctx, 1)
 	emit(row)
-}
-
-// PaneOf describes a window and its firing for a row.
-func PaneOf(w beam.Window, pane beam.PaneInfo) schemas.Pane {
-	p := schemas.Pane{PaneIndex: pane.Index, IsFinal: pane.IsLast}
-	if iw, ok := w.(window.IntervalWindow); ok {
-		p.WindowStart = iw.Start.ToTime().UTC()
-		p.WindowEnd = iw.End.ToTime().UTC()
-	}
-	switch pane.Timing {
-	case typex.PaneEarly:
-		p.PaneTiming = schemas.PaneEarly
-	case typex.PaneLate:
-		p.PaneTiming = schemas.PaneLate
-	default: // on time, or unknown when the runner sent no pane (the default trigger fires once, on time)
-		p.PaneTiming = schemas.PaneOnTime
-	}
-	return p
 }

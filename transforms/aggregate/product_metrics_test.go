@@ -6,27 +6,18 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
-
-func init() {
-	register.Function1x2[schemas.Event, beam.EventTime, schemas.Event](atEventTime)
-}
-
-// atEventTime stamps an event with its event time, as decode does.
-func atEventTime(e schemas.Event) (beam.EventTime, schemas.Event) {
-	return beam.EventTime(e.EventTime.UnixMilli()), e
-}
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
@@ -142,7 +133,7 @@ func TestProductMetrics(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, s := beam.NewPipelineWithRoot()
-			events := beam.ParDo(s, atEventTime, beam.CreateList(s, tc.events))
+			events := beamtest.Events(s, tc.events)
 			rows := ProductMetrics(s, events, Config{WindowDuration: tc.window})
 			passert.EqualsList(s, beam.WindowInto(s, window0(), rows), tc.want)
 			pr, err := ptest.RunWithMetrics(p)
@@ -275,7 +266,7 @@ func TestProductMetricsPanes(t *testing.T) {
 			p, s := beam.NewPipelineWithRoot()
 			events := teststream.Create(s, stream(t, tc.steps))
 			rows := ProductMetrics(s, events, Config{WindowDuration: time.Minute, Windowing: tc.trigger})
-			beam.ParDo0(s, &collectMetricFn{ID: t.Name()}, rows)
+			beamtest.Collect(s, t.Name(), rows)
 			got, counters := runCollect(t, p, func(r schemas.ProductMetric) string { return r.ProductID + paneKey(r.Pane) })
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("rows (-want +got):\n%s", diff)

@@ -210,7 +210,7 @@ func (fn *rankFn) ProcessElement(ctx context.Context, pane beam.PaneInfo, w beam
 	}
 
 	fn.rows.Inc(ctx, 1)
-	emit(schemas.TrendingProducts{Pane: PaneOf(w, pane), Ranking: ranking})
+	emit(schemas.TrendingProducts{Pane: schemas.PaneOf(w, pane), Ranking: ranking})
 }
 
 // compareRanked orders by purchases (descending), revenue (descending), product id.

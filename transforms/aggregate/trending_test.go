@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
@@ -158,7 +159,7 @@ func TestTrendingProducts(t *testing.T) {
 			p, s := beam.NewPipelineWithRoot()
 			events := teststream.Create(s, stream(t, tc.steps))
 			rows := TrendingProducts(s, events, TrendingConfig{Window: tc.window, Windowing: tc.trigger, TopN: tc.topN})
-			beam.ParDo0(s, &collectTrendingFn{ID: t.Name()}, rows)
+			beamtest.Collect(s, t.Name(), rows)
 			got, counters := runCollect(t, p, func(r schemas.TrendingProducts) string { return paneKey(r.Pane) })
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("rows (-want +got):\n%s", diff)

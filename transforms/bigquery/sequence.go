@@ -9,7 +9,8 @@ import (
 // Classes of change, the first section of _CHANGE_SEQUENCE_NUMBER <class>/<run>/<pane_index>
 // (hexadecimal; BigQuery compares the sections in turn, as numbers, and keeps the highest). For
 // one key (a window and product), a change of a higher class replaces one of a lower class
-// whatever their runs and panes.
+// whatever their runs and panes. Replacing an earlier pane by a later one is right only for
+// accumulating panes: see the pane contract in schemas/pane.go.
 const (
 	// SequenceBeforeRun: the row's window ended before its run started (a drained and
 	// relaunched job seeing late or redelivered events of an old window, or a job fed a

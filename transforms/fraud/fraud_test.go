@@ -5,45 +5,24 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/codes"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/pubsub"
-	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
-
-func init() {
-	register.DoFn1x0[schemas.FraudAlert](&collectFn{})
-}
-
-// Alerts collected by the pipelines of the running test. Prism runs in-process, so the workers
-// share this process; each run collects under its own id.
-var (
-	collectedMu sync.Mutex
-	collected   = map[string][]schemas.FraudAlert{}
-)
-
-type collectFn struct{ ID string }
-
-func (fn *collectFn) ProcessElement(a schemas.FraudAlert) {
-	collectedMu.Lock()
-	defer collectedMu.Unlock()
-	collected[fn.ID] = append(collected[fn.ID], a)
-}
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
@@ -63,58 +42,24 @@ func burst(prefix, user string, start time.Duration, n int, gap time.Duration, u
 	return evs
 }
 
-// step is one event of a test stream: add events (each at its own timestamp), or move the
-// watermark to t0 + watermark.
-type step struct {
-	events    []schemas.Event
-	watermark time.Duration
-}
+type step = beamtest.Step
 
-func add(events ...schemas.Event) step   { return step{events: events} }
-func watermark(at time.Duration) step    { return step{watermark: at} }
-func addAll(evs ...[]schemas.Event) step { return step{events: slices.Concat(evs...)} }
+func add(events ...schemas.Event) step   { return beamtest.Add(events...) }
+func watermark(at time.Duration) step    { return beamtest.Watermark(t0.Add(at)) }
+func addAll(evs ...[]schemas.Event) step { return beamtest.Add(slices.Concat(evs...)...) }
 func late(e schemas.Event) schemas.Event { e.Late = true; return e }
 
-func stream(t *testing.T, steps []step) teststream.Config {
-	t.Helper()
-	cfg := teststream.NewConfig()
-	for _, st := range steps {
-		if st.events == nil {
-			if err := cfg.AdvanceWatermark(t0.Add(st.watermark).UnixMilli()); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		for _, e := range st.events {
-			if err := cfg.AddElements(e.EventTime.UnixMilli(), e); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := cfg.AdvanceWatermarkToInfinity(); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
+func stream(t *testing.T, steps []step) teststream.Config { return beamtest.Stream(t, steps) }
 
 // run runs Detect over the stream and returns its alerts sorted by user, detection time and
 // rule, and the tributary counters.
 func run(t *testing.T, steps []step, cfg Config) ([]schemas.FraudAlert, map[string]int64, error) {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
-	alerts := Detect(s, teststream.Create(s, stream(t, steps)), cfg)
-	beam.ParDo0(s, &collectFn{ID: t.Name()}, alerts)
-	collectedMu.Lock()
-	delete(collected, t.Name())
-	collectedMu.Unlock()
-	pr, err := ptest.RunWithMetrics(p)
-	collectedMu.Lock()
-	got := slices.Clone(collected[t.Name()])
-	collectedMu.Unlock()
-	slices.SortFunc(got, func(a, b schemas.FraudAlert) int {
+	beamtest.Collect(s, t.Name(), Detect(s, teststream.Create(s, stream(t, steps)), cfg))
+	return beamtest.Run(t, p, t.Name(), func(a, b schemas.FraudAlert) int {
 		return strings.Compare(a.UserID+a.DetectedAt.Format(time.RFC3339Nano)+a.Rule, b.UserID+b.DetectedAt.Format(time.RFC3339Nano)+b.Rule)
 	})
-	return got, telemetry.FromPipeline(pr).Counters, err
 }
 
 // velocity is the alert over purchases evs of user.
@@ -267,17 +212,10 @@ func runPublishing(t *testing.T, steps []step, topic, endpoint string) ([]schema
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
 	alerts := Detect(s, teststream.Create(s, stream(t, steps)), Config{})
-	beam.ParDo0(s, &collectFn{ID: t.Name()}, alerts)
+	beamtest.Collect(s, t.Name(), alerts)
 	pubsub.Write(s, topic, AlertMessages(s, alerts), pubsub.WriteConfig{Endpoint: endpoint, Metrics: "alerts_topic",
 		PublishTimeout: 5 * time.Second})
-	collectedMu.Lock()
-	delete(collected, t.Name())
-	collectedMu.Unlock()
-	pr, err := ptest.RunWithMetrics(p)
-	collectedMu.Lock()
-	got := slices.Clone(collected[t.Name()])
-	collectedMu.Unlock()
-	return got, telemetry.FromPipeline(pr).Counters, err
+	return beamtest.Run[schemas.FraudAlert](t, p, t.Name(), nil)
 }
 
 func TestAlertsArePublished(t *testing.T) {

@@ -1,31 +1,15 @@
 package sessions
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 )
-
-func init() {
-	register.Function1x2[schemas.Event, beam.EventTime, schemas.Event](atEventTime)
-	register.DoFn2x0[context.Context, schemas.UserSession](&discardFn{})
-}
-
-// atEventTime stamps an event with its event time, as decode does.
-func atEventTime(e schemas.Event) (beam.EventTime, schemas.Event) {
-	return beam.EventTime(e.EventTime.UnixMilli()), e
-}
-
-type discardFn struct{}
-
-func (discardFn) ProcessElement(context.Context, schemas.UserSession) {}
 
 // benchEvents are n events of 500 users in four bursts 40 minutes apart, so each user has
 // four sessions of about n/2000 events.
@@ -43,15 +27,7 @@ func benchEvents(n int) []schemas.Event {
 // BenchmarkUserSessions measures the sessionizer on Prism: events/s through key, buffer and
 // timers, with every session emitted once.
 func BenchmarkUserSessions(b *testing.B) {
-	const n = 20000
-	evs := benchEvents(n)
-	for b.Loop() {
-		p, s := beam.NewPipelineWithRoot()
-		events := beam.ParDo(s, atEventTime, beam.CreateList(s, evs))
-		beam.ParDo0(s, &discardFn{}, UserSessions(s, events, Config{}))
-		if err := ptest.Run(p); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+	beamtest.Bench(b, benchEvents(20000), func(s beam.Scope, events beam.PCollection) beam.PCollection {
+		return UserSessions(s, events, Config{})
+	})
 }

@@ -35,7 +35,8 @@
 //     still in the events table). An event id seen again within a session is counted once and
 //     the repeat in sessions.duplicates.
 //
-// A consumer keeps, per session_id, the row with the highest pane_index, and deletes the rows
+// The pane columns are those of schemas/pane.go. A consumer keeps, per session_id, the row with
+// the highest pane_index, and deletes the rows
 // whose session_id a kept row lists in supersedes. Replaying the same events in event time (a
 // backfill) gives the same final rows, except where a late event before a capped session would
 // have moved its start: a backfill caps from the earliest event.

@@ -3,43 +3,21 @@ package sessions
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
-
-func init() {
-	register.DoFn1x0[schemas.UserSession](&collectFn{})
-}
-
-// Rows collected by the pipelines of the running test. Prism runs in-process, so the workers
-// share this process; each run collects under its own id.
-var (
-	collectedMu sync.Mutex
-	collected   = map[string][]schemas.UserSession{}
-)
-
-type collectFn struct{ ID string }
-
-func (fn *collectFn) ProcessElement(r schemas.UserSession) {
-	collectedMu.Lock()
-	defer collectedMu.Unlock()
-	collected[fn.ID] = append(collected[fn.ID], r)
-}
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
@@ -51,59 +29,24 @@ func ev(id, user, typ string, minute float64, product string, usd int64) schemas
 		AmountUSD: schemas.Decimal(usd * schemas.DecimalScale)}
 }
 
-// step is one event of a test stream: add events (at their own timestamps) or move the
-// watermark to t0 + minute.
-type step struct {
-	events    []schemas.Event
-	watermark float64
-}
+type step = beamtest.Step
 
-func add(events ...schemas.Event) step { return step{events: events} }
-func watermark(minute float64) step    { return step{watermark: minute} }
-
-func stream(t *testing.T, steps []step) teststream.Config {
-	t.Helper()
-	cfg := teststream.NewConfig()
-	for _, st := range steps {
-		if st.events == nil {
-			if err := cfg.AdvanceWatermark(at(st.watermark).UnixMilli()); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		for _, e := range st.events { // one at a time: each keeps its own timestamp
-			if err := cfg.AddElements(e.EventTime.UnixMilli(), e); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := cfg.AdvanceWatermarkToInfinity(); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
+func add(events ...schemas.Event) step { return beamtest.Add(events...) }
+func watermark(minute float64) step    { return beamtest.Watermark(at(minute)) }
 
 // run runs UserSessions over the stream and returns its rows sorted by user, window start and
 // pane index, and the tributary counters.
 func run(t *testing.T, steps []step, cfg Config) ([]schemas.UserSession, map[string]int64) {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
-	rows := UserSessions(s, teststream.Create(s, stream(t, steps)), cfg)
-	beam.ParDo0(s, &collectFn{ID: t.Name()}, rows)
-	collectedMu.Lock()
-	delete(collected, t.Name())
-	collectedMu.Unlock()
-	pr, err := ptest.RunWithMetrics(p)
+	beamtest.Collect(s, t.Name(), UserSessions(s, teststream.Create(s, beamtest.Stream(t, steps)), cfg))
+	got, counters, err := beamtest.Run(t, p, t.Name(), func(a, b schemas.UserSession) int {
+		return strings.Compare(rowKey(a), rowKey(b))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	collectedMu.Lock()
-	got := slices.Clone(collected[t.Name()])
-	collectedMu.Unlock()
-	slices.SortFunc(got, func(a, b schemas.UserSession) int {
-		return strings.Compare(rowKey(a), rowKey(b))
-	})
-	return got, telemetry.FromPipeline(pr).Counters
+	return got, counters
 }
 
 func rowKey(r schemas.UserSession) string {
