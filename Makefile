@@ -33,7 +33,7 @@ chromium:
 ## test: unit, pipeline and integration tests (the integration tests start the real Pub/Sub
 ## emulator themselves), then a short fuzz run of the decoder on its seed corpus.
 test: emulator-check chromium
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout=25m ./...
 	$(MAKE) fuzz
 
 fuzz:
