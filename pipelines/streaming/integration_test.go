@@ -234,12 +234,13 @@ func TestStreamingPipelineOnEmulator(t *testing.T) {
 		want := []schemas.DeadLetterRow{row(8, "invalid_json"), row(9, "invalid_schema"), row(10, "too_large")}
 		got := readRows[schemas.DeadLetterRow](t, out, schemas.TableDeadLetters)
 		for _, r := range got {
-			if r.ErrorMessage == "" || r.Timestamp.IsZero() || r.PublishTime.IsZero() {
-				t.Errorf("dead letter %s lacks its error, time or publish time: %+v", r.MessageID, r.ErrorMessage)
+			if r.ErrorMessage == "" || r.Timestamp.IsZero() || r.PublishTime.IsZero() || r.DeadLetterID == "" {
+				t.Errorf("dead letter %s lacks its error, time, publish time or dead_letter_id: %+v", r.MessageID, r.ErrorMessage)
 			}
 		}
 		sortBy := cmpopts.SortSlices(func(a, b schemas.DeadLetterRow) bool { return a.MessageID < b.MessageID })
-		ignore := cmpopts.IgnoreFields(schemas.DeadLetterRow{}, "Timestamp", "ErrorMessage", "PublishTime")
+		// dead_letter_id hashes the emulator's message id: checked non-empty above.
+		ignore := cmpopts.IgnoreFields(schemas.DeadLetterRow{}, "Timestamp", "ErrorMessage", "PublishTime", "DeadLetterID")
 		if diff := cmp.Diff(want, got, sortBy, ignore); diff != "" {
 			t.Errorf("dead_letters table (-want +got):\n%s", diff)
 		}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
 	"github.com/tributary-dev/tributary/transforms/deadletter"
 	tpubsub "github.com/tributary-dev/tributary/transforms/pubsub"
@@ -131,7 +132,7 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 }
 
 // startBigQuery starts bqtest with every table of dataset tributary-test:analytics, as Terraform
-// declares them.
+// declares them: its schema and the primary key every table is upserted by.
 func startBigQuery(t *testing.T) *bqtest.Server {
 	t.Helper()
 	bq := bqtest.Start(t)
@@ -140,11 +141,7 @@ func startBigQuery(t *testing.T) *bqtest.Server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := []bqtest.TableOption{bqtest.WithSchema(fields)}
-		if table == schemas.TableProductMetrics {
-			opts = append(opts, bqtest.WithPrimaryKey("window_start", "product_id"))
-		}
-		bq.CreateTable("tributary-test", "analytics", table, opts...)
+		bq.CreateTable("tributary-test", "analytics", table, bqtest.WithSchema(fields), bqtest.WithPrimaryKey(bigquery.DefaultPrimaryKey(table)...))
 	}
 	return bq
 }

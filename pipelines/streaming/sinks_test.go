@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
 	"github.com/tributary-dev/tributary/transforms/files"
 )
@@ -36,15 +35,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
 	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
 
-	bq := bqtest.Start(t)
-	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableUserSessions, schemas.TableFraudAlerts, schemas.TableDeadLetters} {
-		fields, err := schemas.TableSchema(table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Every table is upserted by its key, as Terraform declares it.
-		bq.CreateTable("tributary-test", "analytics", table, bqtest.WithSchema(fields), bqtest.WithPrimaryKey(bigquery.DefaultPrimaryKey(table)...))
-	}
+	bq := startBigQuery(t)
 
 	msgs := []crafted{
 		validEvent("e1", "page_view", "u1", "p-0001", 5*time.Second, ""),

@@ -64,8 +64,13 @@ type Outputs struct {
 func Build(s beam.Scope, cfg Config) Outputs {
 	o := cfg.Options
 	if o.PubsubSource == SourceNative {
-		return Core(s, pubsub.ReadNative(s, pubsub.NativeReadConfig{
-			Subscription: o.InputSubscription, TimestampAttribute: o.TimestampAttribute}), cfg)
+		// Dataflow acks after its own durable commit, so the archive is a normal downstream
+		// (windowed) write here, not the source's write-ahead log.
+		msgs := pubsub.ReadNative(s, pubsub.NativeReadConfig{
+			Subscription: o.InputSubscription, TimestampAttribute: o.TimestampAttribute})
+		files.WriteArchive(s, msgs, files.ArchiveConfig{
+			Directory: o.OutputDirectory, NumShards: o.NumShards, TempDirectory: o.TempDirectory, RunID: cfg.RunID})
+		return Core(s, msgs, cfg)
 	}
 	msgs := pubsub.Read(s, pubsub.ReadConfig{
 		Subscription:       o.InputSubscription,

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 
 	"github.com/tributary-dev/tributary/internal/options"
+	"github.com/tributary-dev/tributary/internal/runner"
 	"github.com/tributary-dev/tributary/internal/termlog"
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 )
@@ -50,6 +51,10 @@ func setLogging(level string) *termlog.Handler {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "--logLevel:", err)
 		os.Exit(2)
+	}
+	if runner.DryRun() {
+		// A dry run's output is its log: the pipeline proto and the Job JSON, at INFO.
+		l = min(l, slog.LevelInfo)
 	}
 	h := termlog.New(os.Stderr, l)
 	slog.SetDefault(slog.New(h))
