@@ -63,9 +63,10 @@ func (l *LocalSource) Publish(ctx context.Context, cfg generate.Config, progress
 func (l *LocalSource) Close() error { return l.Server.Close() }
 
 // LocalGeneratorConfig is the synthetic traffic of local mode: mostly valid events, with a
-// little of everything the pipeline must handle, their event times ending about now.
+// little of everything the pipeline must handle, their event times ending about now; with
+// --generateRate, published at that rate with event times following the wall clock from now.
 func LocalGeneratorConfig(o Options, now time.Time) generate.Config {
-	return generate.Config{
+	cfg := generate.Config{
 		Start:              now.Add(-time.Duration(o.GenerateEvents) * generate.DefaultInterval).Truncate(time.Minute),
 		Count:              o.GenerateEvents,
 		Seed:               o.GenerateSeed,
@@ -74,4 +75,8 @@ func LocalGeneratorConfig(o Options, now time.Time) generate.Config {
 		LateFraction:       0.01,
 		TimestampAttribute: o.TimestampAttribute,
 	}
+	if o.GenerateRate > 0 {
+		cfg.Start, cfg.Rate, cfg.Interval = now, o.GenerateRate, generate.IntervalOf(o.GenerateRate)
+	}
+	return cfg
 }

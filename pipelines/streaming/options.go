@@ -61,6 +61,7 @@ type Options struct {
 	BigQueryInsecure         bool          `flag:"bigQueryInsecure" default:"false" group:"Output" label:"Insecure BigQuery endpoint" help:"Connect to bigQueryEndpoint without TLS or credentials (emulators and test servers)."`
 	BigQueryRestEndpoint     string        `flag:"bigQueryRestEndpoint" group:"Output" label:"BigQuery REST endpoint" help:"Base URL of the BigQuery REST API, used only by createTables; empty uses Google's." example:"http://localhost:9050/bigquery/v2/"`
 	GenerateEvents           int64         `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
+	GenerateRate             float64       `flag:"generateRate" default:"0" template:"-" group:"Local run" label:"Synthetic event rate" help:"In local mode, messages per second the generator publishes, with event times following the wall clock; 0 publishes as fast as possible, with event times ending about now."`
 	GenerateSeed             int64         `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
 	ProgressInterval         time.Duration `flag:"progressInterval" default:"5s" template:"-" group:"Local run" label:"Progress interval" help:"Interval between the progress lines printed while running locally."`
 }
@@ -87,6 +88,7 @@ func (o Options) Validate() error {
 			return ""
 		},
 		"generateEvents":   func() string { return options.NonNegative(o.GenerateEvents) },
+		"generateRate":     func() string { return options.NonNegative(o.GenerateRate) },
 		"progressInterval": func() string { return options.Positive(o.ProgressInterval) },
 	}
 	// The transforms' rules, by field, mapped onto their flags; the window and trigger flags are
