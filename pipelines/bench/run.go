@@ -57,7 +57,7 @@ type Result struct {
 	Mallocs       uint64        // runtime.MemStats.Mallocs during the run
 	AllocBytes    uint64        // runtime.MemStats.TotalAlloc during the run
 	StateRequests int64         // telemetry.StateRequests
-	Events        int64         // rows of the events table
+	EventRows     int64         // rows of the events table
 	Err           string        `json:",omitempty"`
 }
 
@@ -106,7 +106,7 @@ func measure(sp Spec, f func() (map[string]int64, error)) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	r.StateRequests, r.Events = counters[telemetry.StateRequests], counters["events.out"]
+	r.StateRequests, r.EventRows = counters[telemetry.StateRequests], counters["events.out"]
 	return r, nil
 }
 
