@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -36,6 +37,7 @@ var (
 	mode  = flag.String("mode", "steady", "internal: the child's mode")
 	n     = flag.Int64("n", 0, "internal: the child's event count")
 	seed  = flag.Int64("seed", 1, "generator seed")
+	prof  = flag.String("cpuprofile", "", "with -child: write the child's CPU profile here")
 )
 
 func main() {
@@ -80,6 +82,19 @@ func runChild() int {
 	sp := bench.Spec{Mode: bench.Mode(*mode), Events: *n, Rate: *rate, Seed: *seed}
 	var r bench.Result
 	var err error
+	if *prof != "" {
+		f, perr := os.Create(*prof)
+		if perr != nil {
+			fmt.Fprintln(os.Stderr, perr)
+			return 1
+		}
+		defer f.Close()
+		if perr := pprof.StartCPUProfile(f); perr != nil {
+			fmt.Fprintln(os.Stderr, perr)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	switch *child {
 	case "core":
 		dir, derr := os.MkdirTemp("", "bench-")

@@ -86,6 +86,7 @@ func (fn *sourceFn) ProcessElement(ctx context.Context, we *watermark, rt *sdf.L
 	}
 	oldest := int64(1<<63 - 1)
 	next := messages.at(fn.Gen, from)
+	defer messages.done()
 	for n := from; n < to; n++ {
 		if !rt.TryClaim(n) {
 			return sdf.StopProcessing(), rt.GetError()
@@ -95,7 +96,6 @@ func (fn *sourceFn) ProcessElement(ctx context.Context, we *watermark, rt *sdf.L
 		oldest = min(oldest, ts.UnixMilli())
 		emit(beam.EventTime(ts.UnixMilli()), m)
 	}
-	messages.done(to)
 	if oldest > we.millis && oldest != 1<<63-1 {
 		we.millis = oldest
 	}
@@ -151,7 +151,8 @@ type generators struct {
 	pos  int64
 }
 
-// at returns a function yielding message from, from+1, ...; call done after the last.
+// at locks g and returns a function yielding message from, from+1, ...; done unlocks g. A
+// round cut short by a split leaves g elsewhere, and the next round regenerates.
 func (g *generators) at(gen generate.Config, from int64) func() generate.Message {
 	g.mu.Lock()
 	if g.next == nil || g.key != gen || g.pos != from {
@@ -171,4 +172,4 @@ func (g *generators) at(gen generate.Config, from int64) func() generate.Message
 	}
 }
 
-func (g *generators) done(int64) { g.mu.Unlock() }
+func (g *generators) done() { g.mu.Unlock() }
