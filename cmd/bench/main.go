@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -32,6 +34,7 @@ var (
 	rssMax  = flag.Int64("rssLimitMB", 8192, "a run whose RSS passes this is killed")
 	chart   = flag.String("chart", "", "write a PNG chart of CPU-µs/event and RSS against N here")
 	jsonOut = flag.String("json", "", "write the results as JSON here")
+	from    = flag.String("from", "", "with -chart: draw the results of earlier -json files (comma-separated) instead of running")
 
 	child = flag.String("child", "", "internal: run one measurement (core or reference) and print it as JSON")
 	mode  = flag.String("mode", "steady", "internal: the child's mode")
@@ -45,6 +48,9 @@ func main() {
 	beam.Init()
 	if *child != "" {
 		os.Exit(runChild())
+	}
+	if *from != "" {
+		os.Exit(redraw())
 	}
 	var results []bench.Row
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -181,4 +187,28 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// redraw writes the chart of the rows in earlier -json files.
+func redraw() int {
+	var rows []bench.Row
+	for _, path := range strings.Split(*from, ",") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		var r []bench.Row
+		if err := json.Unmarshal(b, &r); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
+			return 1
+		}
+		rows = append(rows, r...)
+	}
+	slices.SortFunc(rows, func(a, b bench.Row) int { return cmp.Compare(a.Core.Spec.Events, b.Core.Spec.Events) })
+	if err := bench.WriteChart(*chart, rows); err != nil {
+		fmt.Fprintln(os.Stderr, "chart:", err)
+		return 1
+	}
+	return 0
 }
