@@ -6,7 +6,7 @@ OUT ?= out
 ARGS ?=
 FUZZTIME ?= 10s
 
-.PHONY: all run test unit fuzz lint generate bench emulator-check emulator emulator-stop ui chromium tf-validate clean
+.PHONY: all run test unit fuzz lint generate bench bench-micro emulator-check emulator emulator-stop ui chromium tf-validate clean
 
 all: lint test
 
@@ -80,8 +80,16 @@ tf-validate:
 generate:
 	$(GO) run ./cmd/gendocs
 
-## bench: benchmarks of the hot paths.
+# Extra flags for the harness, e.g. make bench BENCH_ARGS="-sizes=100000,1000000,4000000".
+BENCH_ARGS ?=
+
+## bench: the streaming core on Prism against a plain-Go loop, steady and burst, each size in its
+## own process (cmd/bench); the table BENCHMARKS.md shows.
 bench:
+	$(GO) run ./cmd/bench $(BENCH_ARGS)
+
+## bench-micro: go test benchmarks of the hot paths.
+bench-micro:
 	$(GO) test -run='^$$' -bench=. -benchmem ./transforms/...
 
 clean:

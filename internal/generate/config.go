@@ -114,3 +114,20 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// IntervalOf is the event-time spacing of messages published at rate messages per second, so
+// that their event times follow the wall clock (at least 1 ns; DefaultInterval for rate <= 0).
+func IntervalOf(rate float64) time.Duration {
+	if rate <= 0 {
+		return DefaultInterval
+	}
+	return max(time.Duration(float64(time.Second)/rate), 1)
+}
+
+// IntervalOrDefault is interval, or DefaultInterval when it is zero (as Config applies it).
+func IntervalOrDefault(interval time.Duration) time.Duration {
+	if interval == 0 {
+		return DefaultInterval
+	}
+	return interval
+}

@@ -37,7 +37,7 @@ func TestGoldenLocalRun(t *testing.T) {
 	defer src.Close()
 	o := defaultOptions(t)
 	o.GenerateEvents, o.GenerateSeed = 3000, 7
-	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, o.TimestampAttribute, time.Time{})
+	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, 0, o.TimestampAttribute, time.Time{})
 	gen.Start = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	if _, err := src.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
 		t.Fatal(err)

@@ -26,10 +26,11 @@ type Options struct {
 	PubsubSource      string        `flag:"pubsubSource" default:"portable" group:"Source" label:"Pub/Sub source" help:"portable: Tributary's own source (any runner; every guarantee in README holds); native: Dataflow's own Pub/Sub source (only with --runner=dataflow; Dataflow's watermark, dedup by message id and acks; see README for what differs)." example:"native" regex:"^(portable|native)$"`
 	// CoreOptions are the flags the backfill pipeline shares (same names and defaults).
 	CoreOptions
-	NumShards      int    `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per window and pane of the windowed archive writer (files.WriteArchive, for a source that acks by itself); the Pub/Sub source's write-ahead log writes one file per round and hour instead." example:"8"`
-	TempDirectory  string `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory on each worker for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file (absolute off Prism). Empty uses the system temp directory." example:"/tmp/tributary"`
-	GenerateEvents int64  `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
-	GenerateSeed   int64  `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
+	NumShards      int     `flag:"numShards" default:"4" group:"Output" label:"Archive shards" help:"Files per window and pane of the windowed archive writer (files.WriteArchive, for a source that acks by itself); the Pub/Sub source's write-ahead log writes one file per round and hour instead." example:"8"`
+	TempDirectory  string  `flag:"tempDirectory" group:"Output" label:"Temp directory" help:"Local directory on each worker for the windowed archive writer's sort spill files (files.WriteArchive), removed after each file (absolute off Prism). Empty uses the system temp directory." example:"/tmp/tributary"`
+	GenerateEvents int64   `flag:"generateEvents" default:"50000" template:"-" group:"Local run" label:"Synthetic events" help:"In local mode, how many synthetic events the generator publishes to the in-process Pub/Sub."`
+	GenerateRate   float64 `flag:"generateRate" default:"0" template:"-" group:"Local run" label:"Synthetic event rate" help:"In local mode, messages per second the generator publishes, with event times following the wall clock; 0 publishes as fast as possible, with event times ending about now."`
+	GenerateSeed   int64   `flag:"generateSeed" default:"1" template:"-" group:"Local run" label:"Synthetic event seed" help:"In local mode, the generator's random seed; the same seed publishes the same events."`
 }
 
 // CoreOptions are the flags of Core, shared by the streaming and backfill pipelines: one
@@ -92,6 +93,7 @@ func (o Options) Validate() error {
 			return ""
 		},
 		"generateEvents": func() string { return options.NonNegative(o.GenerateEvents) },
+		"generateRate":   func() string { return options.NonNegative(o.GenerateRate) },
 	} {
 		rules[flag] = rule
 	}

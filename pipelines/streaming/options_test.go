@@ -174,7 +174,7 @@ func TestOptionsTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := map[string]bool{"generateEvents": true, "generateSeed": true, "progressInterval": true, "logLevel": true}
+	local := map[string]bool{"generateEvents": true, "generateRate": true, "generateSeed": true, "progressInterval": true, "logLevel": true}
 	for _, s := range specs {
 		if s.Templated == local[s.Name] {
 			t.Errorf("--%s: templated = %v, want %v", s.Name, s.Templated, !local[s.Name])

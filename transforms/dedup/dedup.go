@@ -68,30 +68,35 @@ type dedupFn struct {
 	Expiry  timers.EventTime
 
 	in, out, duplicates telemetry.Counter
+	requests            telemetry.Counter // state and timer calls, telemetry.StateRequests
 }
 
 func (fn *dedupFn) Setup() {
 	fn.in = telemetry.NewCounter("dedup.in")
 	fn.out = telemetry.NewCounter("dedup.out")
 	fn.duplicates = telemetry.NewCounter("dedup.duplicates")
+	fn.requests = telemetry.NewCounter(telemetry.StateRequests)
 }
 
 func (fn *dedupFn) ProcessElement(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider,
 	_ string, e schemas.Event, emit func(beam.EventTime, schemas.Event)) error {
 	fn.in.Inc(ctx, 1)
 	// A state failure fails the bundle, so the input is retried rather than lost.
+	fn.requests.Inc(ctx, 1)
 	if _, seen, err := fn.Seen.Read(sp); err != nil {
 		return fmt.Errorf("dedup: reading state of %q: %w", e.EventID, err)
 	} else if seen {
 		fn.duplicates.Inc(ctx, 1)
 		return nil
 	}
+	fn.requests.Inc(ctx, 1)
 	if err := fn.Seen.Add(sp, true); err != nil {
 		return fmt.Errorf("dedup: writing state of %q: %w", e.EventID, err)
 	}
 	// No output timestamp: the timer only clears state, so it must not hold the watermark back
 	// by the horizon. Both times are bounded (decode bounds event times, Pub/Sub's clock the
 	// publish time), so every key is cleared once the watermark passes them.
+	fn.requests.Inc(ctx, 1)
 	fn.Expiry.Set(tp, horizonStart(ts.ToTime(), e.PublishTime).Add(fn.Horizon), timers.WithNoOutputTimestamp())
 	fn.out.Inc(ctx, 1)
 	emit(ts, e)
@@ -110,5 +115,6 @@ func horizonStart(eventTime, publishTime time.Time) time.Time {
 // OnTimer forgets the key. It emits nothing; Beam requires it to declare the same emitter.
 func (fn *dedupFn) OnTimer(ctx context.Context, sp state.Provider, tp timers.Provider, _ string, _ timers.Context,
 	_ func(beam.EventTime, schemas.Event)) error {
+	fn.requests.Inc(ctx, 1)
 	return fn.Seen.Clear(sp)
 }

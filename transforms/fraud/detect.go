@@ -53,6 +53,7 @@ type detectFn struct {
 
 	multiplier                     *big.Rat
 	out, late, duplicates, expired telemetry.Counter
+	requests                       telemetry.Counter // state and timer calls, telemetry.StateRequests
 }
 
 func (fn *detectFn) Setup() {
@@ -61,15 +62,18 @@ func (fn *detectFn) Setup() {
 	fn.late = telemetry.NewCounter("fraud.late_dropped")
 	fn.duplicates = telemetry.NewCounter("fraud.duplicates")
 	fn.expired = telemetry.NewCounter("fraud.expired")
+	fn.requests = telemetry.NewCounter(telemetry.StateRequests)
 }
 
 func (fn *detectFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, user string,
 	p purchase, _ func(beam.EventTime, schemas.FraudAlert)) error {
 	// A state failure fails the bundle, so the input is retried rather than lost.
+	fn.requests.Inc(ctx, 1)
 	if err := fn.Pending.Add(sp, p); err != nil {
 		return fmt.Errorf("fraud: buffering purchase %q of user %q: %w", p.EventID, user, err)
 	}
 	due := roundUp(p.At+int64(fn.AllowedLateness), int64(evalGranularity))
+	fn.requests.Inc(ctx, 1)
 	fn.Timer.Set(tp, time.Unix(0, due), timers.WithTag("e"+strconv.FormatInt(due/int64(time.Millisecond), 10)))
 	return nil
 }
@@ -80,10 +84,12 @@ func (fn *detectFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 // SDK passes it the hold, not the firing time.
 func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, user string,
 	tc timers.Context, emit func(beam.EventTime, schemas.FraudAlert)) error {
+	fn.requests.Inc(ctx, 1)
 	pending, _, err := fn.Pending.Read(sp)
 	if err != nil {
 		return fmt.Errorf("fraud: reading buffered purchases of user %q: %w", user, err)
 	}
+	fn.requests.Inc(ctx, 1)
 	h, held, err := fn.History.Read(sp)
 	if err != nil {
 		return fmt.Errorf("fraud: reading history of user %q: %w", user, err)
@@ -93,6 +99,7 @@ func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		// Clear only an idle user: nothing buffered, and the last purchase a TTL ago.
 		if held && len(pending) == 0 && len(h.Deferred) == 0 && h.Cursor.At+int64(fn.StateTTL) <= now {
 			fn.expired.Inc(ctx, 1)
+			fn.requests.Inc(ctx, 1)
 			return fn.History.Clear(sp)
 		}
 		return nil
@@ -134,6 +141,7 @@ func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	}
 
 	if len(pending) > 0 {
+		fn.requests.Inc(ctx, 1)
 		if err := fn.Pending.Clear(sp); err != nil {
 			return fmt.Errorf("fraud: clearing buffered purchases of user %q: %w", user, err)
 		}
@@ -143,15 +151,18 @@ func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	}
 	if !h.Evaluated && len(h.Deferred) == 0 {
 		if held {
+			fn.requests.Inc(ctx, 1)
 			return fn.History.Clear(sp)
 		}
 		return nil
 	}
+	fn.requests.Inc(ctx, 1)
 	if err := fn.History.Write(sp, h); err != nil {
 		return fmt.Errorf("fraud: writing history of user %q: %w", user, err)
 	}
 	if evaluated {
 		expiry := roundUp(h.Cursor.At+int64(fn.StateTTL), int64(time.Millisecond)) // Beam's precision
+		fn.requests.Inc(ctx, 1)
 		fn.Timer.Set(tp, time.Unix(0, expiry), timers.WithTag(ttlTag))
 	}
 	return nil

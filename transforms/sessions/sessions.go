@@ -234,20 +234,24 @@ type sessionFn struct {
 	Timer timers.EventTime
 
 	out, late, duplicates telemetry.Counter
+	requests              telemetry.Counter // state and timer calls, telemetry.StateRequests
 }
 
 func (fn *sessionFn) Setup() {
 	fn.out = telemetry.NewCounter("sessions.out")
 	fn.late = telemetry.NewCounter("sessions.late_dropped")
 	fn.duplicates = telemetry.NewCounter("sessions.duplicates")
+	fn.requests = telemetry.NewCounter(telemetry.StateRequests)
 }
 
 func (fn *sessionFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, user string,
 	e eventRecord, _ func(beam.EventTime, schemas.UserSession)) error {
 	// A state failure fails the bundle, so the input is retried rather than lost.
+	fn.requests.Inc(ctx, 1)
 	if err := fn.Incoming.Add(sp, e); err != nil {
 		return fmt.Errorf("sessions: buffering an event of user %q: %w", user, err)
 	}
+	fn.requests.Inc(ctx, 1)
 	fn.Timer.Set(tp, timerTime(e.At+int64(fn.Gap)), timers.WithTag(fn.bucketTag(e.At)))
 	return nil
 }
@@ -255,10 +259,12 @@ func (fn *sessionFn) ProcessElement(ctx context.Context, sp state.Provider, tp t
 // OnTimer emits from either timer at the timer's time, the output timestamp it holds.
 func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, user string,
 	_ timers.Context, emit func(beam.EventTime, schemas.UserSession)) error {
+	fn.requests.Inc(ctx, 1)
 	incoming, _, err := fn.Incoming.Read(sp)
 	if err != nil {
 		return fmt.Errorf("sessions: reading buffered events of user %q: %w", user, err)
 	}
+	fn.requests.Inc(ctx, 1)
 	st, held, err := fn.Sessions.Read(sp)
 	if err != nil {
 		return fmt.Errorf("sessions: reading sessions of user %q: %w", user, err)
@@ -279,6 +285,7 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 			if end < s.Last+gap {
 				tag = capTag(s.Start)
 			}
+			fn.requests.Inc(ctx, 1)
 			fn.Timer.Set(tp, timerTime(end), timers.WithTag(tag))
 			kept = append(kept, *s)
 			continue
@@ -297,6 +304,7 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 		}
 	}
 	if gcAt >= 0 {
+		fn.requests.Inc(ctx, 1)
 		fn.Timer.Set(tp, timerTime(gcAt), timers.WithTag(gcTag))
 	}
 	// Timers are never cleared: on Prism v2.77, clearing a timer in OnTimer after setting
@@ -304,6 +312,7 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 	// only costs a read.
 
 	if len(incoming) > 0 {
+		fn.requests.Inc(ctx, 1)
 		if err := fn.Incoming.Clear(sp); err != nil {
 			return fmt.Errorf("sessions: clearing buffered events of user %q: %w", user, err)
 		}
@@ -311,11 +320,13 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 	switch {
 	case len(kept) == 0 && held:
 		// Nothing left: the user's state is gone until the next event.
+		fn.requests.Inc(ctx, 1)
 		if err := fn.Sessions.Clear(sp); err != nil {
 			return fmt.Errorf("sessions: clearing sessions of user %q: %w", user, err)
 		}
 	case len(kept) > 0 && changed:
 		st.Sessions = kept
+		fn.requests.Inc(ctx, 1)
 		if err := fn.Sessions.Write(sp, st); err != nil {
 			return fmt.Errorf("sessions: writing sessions of user %q: %w", user, err)
 		}

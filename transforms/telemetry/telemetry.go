@@ -18,6 +18,11 @@ import (
 // Namespace is the Beam metrics namespace of every Tributary metric.
 const Namespace = "tributary"
 
+// StateRequests counts the user-state calls (read, add, write, clear) and timer sets of the
+// stateful DoFns (dedup, sessions, fraud): on the Go SDK each state call is a round trip to the
+// runner, so this per event is what state costs.
+const StateRequests = "state.requests"
+
 var local sync.Map // name -> *atomic.Int64
 
 func localTotal(name string) *atomic.Int64 {

@@ -60,7 +60,7 @@ func run(ctx context.Context, o streaming.Options) (streaming.Summary, error) {
 	if o.InputSubscription != "" {
 		return streaming.Run(ctx, cfg, os.Stderr)
 	}
-	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, o.TimestampAttribute, time.Now())
+	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, o.GenerateRate, o.TimestampAttribute, time.Now())
 	if err := gen.Validate(); err != nil {
 		return streaming.Summary{}, err
 	}

@@ -78,8 +78,8 @@ func (l *Source) Close() error { return l.Server.Close() }
 
 // Generator is the synthetic traffic of local mode: events mostly valid, with a little of
 // everything the pipeline must handle, their event times ending about now.
-func Generator(events, seed int64, timestampAttribute string, now time.Time) generate.Config {
-	return generate.Config{
+func Generator(events, seed int64, rate float64, timestampAttribute string, now time.Time) generate.Config {
+	cfg := generate.Config{
 		Start:              now.Add(-time.Duration(events) * generate.DefaultInterval).Truncate(time.Minute),
 		Count:              events,
 		Seed:               seed,
@@ -88,4 +88,9 @@ func Generator(events, seed int64, timestampAttribute string, now time.Time) gen
 		LateFraction:       0.01,
 		TimestampAttribute: timestampAttribute,
 	}
+	if rate > 0 {
+		// --generateRate: published at that rate, event times following the wall clock from now.
+		cfg.Start, cfg.Rate, cfg.Interval = now, rate, generate.IntervalOf(rate)
+	}
+	return cfg
 }
