@@ -62,7 +62,7 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: addr, DeadLetterTopicEndpoint: addr, AckExtension: 10 * time.Second, RunID: "run1"})
+	Build(s, Config{Options: o, PubsubEndpoint: addr, AckExtension: 10 * time.Second, RunID: "run1"})
 	if err := ptest.Run(p); err != nil {
 		t.Fatalf("the job failed: %v", err)
 	}

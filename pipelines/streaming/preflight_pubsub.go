@@ -34,10 +34,10 @@ func CheckPubsub(ctx context.Context, cfg Config) error {
 		rs = append(rs, pubsubResource{"inputSubscription", "input subscription", cfg.InputSubscription, cfg.PubsubEndpoint, false})
 	}
 	if cfg.AlertsTopic != "" {
-		rs = append(rs, pubsubResource{"alertsTopic", "alerts topic", cfg.AlertsTopic, cfg.AlertsTopicEndpoint, true})
+		rs = append(rs, pubsubResource{"alertsTopic", "alerts topic", cfg.AlertsTopic, cfg.PubsubEndpoint, true})
 	}
 	if cfg.DeadLetterTopic != "" {
-		rs = append(rs, pubsubResource{"deadLetterTopic", "dead-letter topic", cfg.DeadLetterTopic, cfg.DeadLetterTopicEndpoint, true})
+		rs = append(rs, pubsubResource{"deadLetterTopic", "dead-letter topic", cfg.DeadLetterTopic, cfg.PubsubEndpoint, true})
 	}
 	for _, r := range rs {
 		if err := r.check(ctx); err != nil {

@@ -60,7 +60,7 @@ func TestCheckPubsub(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := newServer(t, tc.opts...)
-			cfg := Config{PubsubEndpoint: addr, AlertsTopicEndpoint: addr, DeadLetterTopicEndpoint: addr}
+			cfg := Config{PubsubEndpoint: addr}
 			cfg.InputSubscription, cfg.AlertsTopic, cfg.DeadLetterTopic = tc.sub, tc.alerts, tc.dead
 			err := CheckPubsub(ctx, cfg)
 			if tc.wantErr == nil {

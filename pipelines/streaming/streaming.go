@@ -30,17 +30,14 @@ import (
 // than the user.
 type Config struct {
 	Options
-	// PubsubEndpoint (host:port) targets an emulator or the in-process server of local mode.
+	// PubsubEndpoint (host:port) targets an emulator or the in-process server of local mode, for
+	// the subscription and both topics.
 	PubsubEndpoint string
 	// AckExtension is the ack deadline the source sets on messages it holds (0: the default).
 	AckExtension time.Duration
 	// WatermarkSamplePeriod is how long the source's oldest recent timestamp holds the
 	// watermark (0: Beam Java's minute; tests shorten it).
 	WatermarkSamplePeriod time.Duration
-	// AlertsTopicEndpoint (host:port) targets an emulator for --alertsTopic.
-	AlertsTopicEndpoint string
-	// DeadLetterTopicEndpoint (host:port) targets an emulator for --deadLetterTopic.
-	DeadLetterTopicEndpoint string
 	// Start is when the run was launched: CDC upserts of a later run replace an earlier one's.
 	Start time.Time
 	// RunID goes into archive file names, so a relaunched job never meets its predecessor's
@@ -140,7 +137,7 @@ func Write(s beam.Scope, p Processed, cfg Config) Outputs {
 	dead := append([]beam.PCollection(nil), p.DeadLetters...)
 	if o.AlertsTopic != "" {
 		dead = append(dead, pubsub.Write(s, o.AlertsTopic, fraud.AlertMessages(s, alerts),
-			pubsub.WriteConfig{Endpoint: cfg.AlertsTopicEndpoint, Metrics: "alerts_topic"}))
+			pubsub.WriteConfig{Endpoint: cfg.PubsubEndpoint, Metrics: "alerts_topic"}))
 	}
 	var sinks deadletter.Sinks
 	if o.OutputDataset == "" {
@@ -172,7 +169,7 @@ func Write(s beam.Scope, p Processed, cfg Config) Outputs {
 	if o.DeadLetterTopic != "" {
 		sinks.Topic = func(s beam.Scope, dl beam.PCollection) beam.PCollection {
 			return pubsub.Write(s, o.DeadLetterTopic, deadletter.Messages(s, dl),
-				pubsub.WriteConfig{Endpoint: cfg.DeadLetterTopicEndpoint, Metrics: "deadletter_topic"})
+				pubsub.WriteConfig{Endpoint: cfg.PubsubEndpoint, Metrics: "deadletter_topic"})
 		}
 	}
 	all := deadletter.Route(s, sinks, dead...)
