@@ -6,6 +6,7 @@ package terraform
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -162,6 +164,11 @@ func objectKeys(t *testing.T, blocks []block, expr hclsyntax.Expression) map[str
 		}
 		name, ok := strings.CutPrefix(ref, "local.")
 		if !ok {
+			// A resource with for_each: a map of its instances by key.
+			typ, rname, _ := strings.Cut(ref, ".")
+			if r := find(blocks, "resource", typ, rname); len(r) == 1 && r[0].body.Attributes["for_each"] != nil {
+				return objectKeys(t, blocks, r[0].body.Attributes["for_each"].Expr)
+			}
 			t.Errorf("%s: cannot read the keys of %s", expr.Range(), ref)
 			break
 		}
@@ -181,6 +188,85 @@ func objectKeys(t *testing.T, blocks []block, expr hclsyntax.Expression) map[str
 		t.Errorf("%s: cannot read the keys of a %T", expr.Range(), expr)
 	}
 	return out
+}
+
+// address renders a resource address such as google_bigquery_table.this["events"], or "" if
+// expr is no reference.
+func address(expr hclsyntax.Expression) string {
+	s, ok := expr.(*hclsyntax.ScopeTraversalExpr)
+	if !ok {
+		return ""
+	}
+	out := s.Traversal.RootName()
+	for _, step := range s.Traversal[1:] {
+		switch st := step.(type) {
+		case hcl.TraverseAttr:
+			out += "." + st.Name
+		case hcl.TraverseIndex:
+			if st.Key.Type() != cty.String {
+				return ""
+			}
+			out += fmt.Sprintf("[%q]", st.Key.AsString())
+		}
+	}
+	return out
+}
+
+// instances returns an evaluation context per instance of a resource, by instance key: the
+// base context alone under "" for a resource without for_each, and with each.key and
+// each.value (its for_each entry, evaluated in base) for each key of a for_each over a map.
+func instances(t *testing.T, blocks []block, b block, base *hcl.EvalContext) map[string]*hcl.EvalContext {
+	t.Helper()
+	fe, ok := b.body.Attributes["for_each"]
+	if !ok {
+		return map[string]*hcl.EvalContext{"": base}
+	}
+	out := map[string]*hcl.EvalContext{}
+	for key, expr := range objectKeys(t, blocks, fe.Expr) {
+		v, diags := expr.Value(base)
+		if diags.HasErrors() {
+			v = cty.DynamicVal // functions, other resources: what depends on it reads as unknown
+		}
+		ctx := base.NewChild()
+		ctx.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(key), "value": v})}
+		out[key] = ctx
+	}
+	if len(out) == 0 {
+		t.Errorf("%s: for_each over no keys this test can read", b)
+	}
+	return out
+}
+
+// evalString is expr's value in ctx if it is a known string, or "".
+func evalString(expr hclsyntax.Expression, ctx *hcl.EvalContext) string {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() || v.Type() != cty.String || !v.IsKnown() || v.IsNull() {
+		return ""
+	}
+	return v.AsString()
+}
+
+// evalStrings is expr's value in ctx as a list of strings (nil for null); ok is false when it
+// is no known list of strings.
+func evalStrings(expr hclsyntax.Expression, ctx *hcl.EvalContext) (out []string, ok bool) {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() || !v.IsWhollyKnown() {
+		return nil, false
+	}
+	if v.IsNull() {
+		return nil, true
+	}
+	if !v.Type().IsListType() && !v.Type().IsTupleType() {
+		return nil, false
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.Type() != cty.String || e.IsNull() {
+			return nil, false
+		}
+		out = append(out, e.AsString())
+	}
+	return out, true
 }
 
 type parameter struct {
@@ -324,13 +410,65 @@ func TestTables(t *testing.T) {
 		t.Fatalf("no schemas: %v", err)
 	}
 	mod := parseDir(t, filepath.Join("modules", "bigquery"))
-	byTable := map[string]block{}
+	// Variables and locals other than the schema folder are unknown; each.* comes per instance.
+	base := &hcl.EvalContext{Variables: map[string]cty.Value{
+		"var":   cty.DynamicVal,
+		"local": cty.ObjectVal(map[string]cty.Value{"schema_dir": cty.StringVal("<schema_dir>")}),
+	}}
+	type instance struct {
+		name string
+		body *hclsyntax.Body
+		ctx  *hcl.EvalContext
+	}
+	byTable := map[string]instance{}
 	for _, b := range find(mod, "resource", "google_bigquery_table") {
-		id := stringAttr(b.body, "table_id")
-		if id == "" {
-			t.Errorf("%s: table_id is not a literal", b)
+		for key, ctx := range instances(t, mod, b, base) {
+			name := b.String()
+			if key != "" {
+				name += fmt.Sprintf("[%q]", key)
+			}
+			id := ""
+			if a, ok := b.body.Attributes["table_id"]; ok {
+				id = evalString(a.Expr, ctx)
+			}
+			if id == "" {
+				t.Errorf("%s: table_id is no string this test can read", name)
+			}
+			byTable[id] = instance{name, b.body, ctx}
 		}
-		byTable[id] = b
+	}
+	// The layout comes from the generated local.tables (transforms/bigquery/layouts.go), not
+	// from values written into the resource.
+	for _, b := range find(mod, "resource", "google_bigquery_table") {
+		fromLayout := map[string]hclsyntax.Expression{"for_each": nil, "description": nil, "max_staleness": nil, "clustering": nil}
+		for name := range fromLayout {
+			if a, ok := b.body.Attributes[name]; ok {
+				fromLayout[name] = a.Expr
+			}
+		}
+		for _, nb := range b.body.Blocks {
+			switch nb.Type {
+			case "time_partitioning":
+				if a, ok := nb.Body.Attributes["field"]; ok {
+					fromLayout["partition"] = a.Expr
+				}
+			case "table_constraints":
+				for _, pk := range nb.Body.Blocks {
+					if a, ok := pk.Body.Attributes["columns"]; ok && pk.Type == "primary_key" {
+						fromLayout["primary_key"] = a.Expr
+					}
+				}
+			}
+		}
+		for name, expr := range fromLayout {
+			want := "each.value." + name
+			if name == "for_each" {
+				want = "local.tables"
+			}
+			if got := traversal(expr); got != want {
+				t.Errorf("%s: %s is %q, want %s (generated into tables.tf from transforms/bigquery/layouts.go)", b, name, got, want)
+			}
+		}
 	}
 	var want []string
 	for _, f := range files {
@@ -353,8 +491,14 @@ func TestTables(t *testing.T) {
 			t.Errorf("schemas/bigquery/%s.json has no google_bigquery_table in modules/bigquery", table)
 			continue
 		}
-		if s, ok := b.body.Attributes["schema"]; !ok || !strings.Contains(strings.Join(literals(s.Expr), ""), "/"+table+".json") {
-			t.Errorf("%s: schema does not come from %s.json", b, table)
+		schema := ""
+		if s, ok := b.body.Attributes["schema"]; ok {
+			if call, ok := s.Expr.(*hclsyntax.FunctionCallExpr); ok && call.Name == "file" && len(call.Args) == 1 {
+				schema = evalString(call.Args[0], b.ctx)
+			}
+		}
+		if schema != "<schema_dir>/"+table+".json" {
+			t.Errorf("%s: schema is file(%q), want file(\"${local.schema_dir}/%s.json\")", b.name, schema, table)
 		}
 		var parts []*hclsyntax.Block
 		for _, nb := range b.body.Blocks {
@@ -363,14 +507,20 @@ func TestTables(t *testing.T) {
 			}
 		}
 		if len(parts) != 1 {
-			t.Errorf("%s: want one time_partitioning block, found %d", b, len(parts))
-		} else if field := stringAttr(parts[0].Body, "field"); types[field] != "TIMESTAMP" && types[field] != "DATE" {
-			t.Errorf("%s: partitioned by %q, which is no TIMESTAMP or DATE column of %s.json", b, field, table)
+			t.Errorf("%s: want one time_partitioning block, found %d", b.name, len(parts))
+		} else if a, ok := parts[0].Body.Attributes["field"]; !ok {
+			t.Errorf("%s: time_partitioning has no field", b.name)
+		} else if field := evalString(a.Expr, b.ctx); types[field] != "TIMESTAMP" && types[field] != "DATE" {
+			t.Errorf("%s: partitioned by %q, which is no TIMESTAMP or DATE column of %s.json", b.name, field, table)
 		}
 		if c, ok := b.body.Attributes["clustering"]; ok {
-			for _, col := range literals(c.Expr) {
+			cols, ok := evalStrings(c.Expr, b.ctx)
+			if !ok {
+				t.Errorf("%s: clustering is no list of strings this test can read", b.name)
+			}
+			for _, col := range cols {
 				if _, ok := types[col]; !ok {
-					t.Errorf("%s: clustered by %q, which is no column of %s.json", b, col, table)
+					t.Errorf("%s: clustered by %q, which is no column of %s.json", b.name, col, table)
 				}
 			}
 		}
@@ -616,8 +766,12 @@ func TestMonitoring(t *testing.T) {
 		}
 	}
 	policies := find(mod, "resource", "google_monitoring_alert_policy")
-	if len(policies) != 3 {
-		t.Errorf("want 3 alert policies (dead letters, backlog age, freshness), found %d", len(policies))
+	n := 0
+	for _, p := range policies {
+		n += len(instances(t, mod, p, &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.DynamicVal}}))
+	}
+	if n != 3 {
+		t.Errorf("want 3 alert policies (dead letters, backlog age, freshness), found %d", n)
 	}
 	for _, p := range policies {
 		conds := 0
@@ -680,6 +834,64 @@ func TestStorageLifecycle(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, classes); diff != "" {
 		t.Errorf("archive lifecycle (-want +got):\n%s", diff)
+	}
+}
+
+// wantMoved are the addresses resources had before they became instances of one resource
+// with for_each, by module folder: an applied state at the old address must move, not be
+// destroyed and recreated (tables holding data, alert policies with their incidents).
+var wantMoved = map[string]map[string]string{
+	"modules/bigquery": {
+		"google_bigquery_table.events":            `google_bigquery_table.this["events"]`,
+		"google_bigquery_table.product_metrics":   `google_bigquery_table.this["product_metrics"]`,
+		"google_bigquery_table.trending_products": `google_bigquery_table.this["trending_products"]`,
+		"google_bigquery_table.user_sessions":     `google_bigquery_table.this["user_sessions"]`,
+		"google_bigquery_table.fraud_alerts":      `google_bigquery_table.this["fraud_alerts"]`,
+		"google_bigquery_table.dead_letters":      `google_bigquery_table.this["dead_letters"]`,
+	},
+	"modules/monitoring": {
+		"google_monitoring_alert_policy.dead_letters":   `google_monitoring_alert_policy.this["dead_letters"]`,
+		"google_monitoring_alert_policy.oldest_unacked": `google_monitoring_alert_policy.this["oldest_unacked"]`,
+		"google_monitoring_alert_policy.data_freshness": `google_monitoring_alert_policy.this["data_freshness"]`,
+	},
+}
+
+// TestMoved: every moved block of a module moves from an address the module no longer declares
+// to an instance it declares (a resource's for_each key), and every move of wantMoved is there.
+func TestMoved(t *testing.T) {
+	byDir := map[string][]block{}
+	for _, b := range parseDir(t, ".") {
+		dir := filepath.ToSlash(filepath.Dir(b.file))
+		byDir[dir] = append(byDir[dir], b)
+	}
+	for dir, blocks := range byDir {
+		got := map[string]string{}
+		for _, m := range find(blocks, "moved") {
+			var from, to string
+			if a, ok := m.body.Attributes["from"]; ok {
+				from = address(a.Expr)
+			}
+			if a, ok := m.body.Attributes["to"]; ok {
+				to = address(a.Expr)
+			}
+			got[from] = to
+			if typ, name, _ := strings.Cut(from, "."); len(find(blocks, "resource", typ, name)) != 0 {
+				t.Errorf("%s: moved from %s, which the module still declares", m.file, from)
+			}
+			res, key, _ := strings.Cut(strings.TrimSuffix(to, `"]`), `["`)
+			typ, name, _ := strings.Cut(res, ".")
+			r := find(blocks, "resource", typ, name)
+			if len(r) != 1 {
+				t.Errorf("%s: moved to %s, which the module does not declare", m.file, to)
+				continue
+			}
+			if _, ok := instances(t, blocks, r[0], &hcl.EvalContext{})[key]; !ok {
+				t.Errorf("%s: moved to %s, which is no instance of %s", m.file, to, res)
+			}
+		}
+		if diff := cmp.Diff(wantMoved[dir], got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: moved blocks (-want +got):\n%s", dir, diff)
+		}
 	}
 }
 

@@ -5,12 +5,5 @@ output "dataset_id" {
 
 output "table_ids" {
   description = "Table ids by table name, projects/<project>/datasets/<dataset>/tables/<table>."
-  value = {
-    events            = google_bigquery_table.events.id
-    product_metrics   = google_bigquery_table.product_metrics.id
-    trending_products = google_bigquery_table.trending_products.id
-    user_sessions     = google_bigquery_table.user_sessions.id
-    fraud_alerts      = google_bigquery_table.fraud_alerts.id
-    dead_letters      = google_bigquery_table.dead_letters.id
-  }
+  value       = { for name, table in google_bigquery_table.this : name => table.id }
 }
