@@ -36,6 +36,9 @@ type Restriction struct {
 	// restriction, and the retry then nacks what the failed attempt held in this process (the SDK
 	// tells the source nothing when a bundle fails after its ProcessElement returned).
 	ID uint64
+	// Reader is the index of the reader the round belongs to (ReadConfig.NumReaders), fixed for
+	// the reader's life.
+	Reader int
 }
 
 // newRoundID returns a fresh Restriction.ID.
@@ -46,7 +49,11 @@ func encodeRestriction(r Restriction) []byte {
 	for _, id := range r.PendingAcks {
 		w = w.Str(id)
 	}
-	return w.Uint(r.ID)
+	w = w.Uint(r.ID)
+	if r.Reader != 0 { // reader 0 encodes as before readers existed
+		w = w.Uint(uint64(r.Reader))
+	}
+	return w
 }
 
 var errBadRestriction = errors.New("pubsub: malformed restriction encoding")
@@ -67,9 +74,14 @@ func decodeRestriction(b []byte) (Restriction, error) {
 		return r, nil // encoded before rounds had an ID
 	}
 	r.ID = rd.Uint()
-	if rd.Done() != nil {
+	if rd.Done() == nil {
+		return r, nil
+	}
+	reader := rd.Uint()
+	if rd.Done() != nil || reader == 0 || reader >= MaxReaders {
 		return r, errBadRestriction
 	}
+	r.Reader = int(reader)
 	return r, nil
 }
 
@@ -119,6 +131,7 @@ func (t *tracker) residual() Restriction {
 		LastMessageMillis: t.lastMillis,
 		Stopping:          t.stopping,
 		ID:                newRoundID(),
+		Reader:            t.rest.Reader,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
 func TestTrackerSplitCarriesClaimsAndCounters(t *testing.T) {
@@ -195,6 +196,7 @@ func TestRestrictionCoderRoundTrip(t *testing.T) {
 	for _, r := range []Restriction{
 		{},
 		{PendingAcks: []string{"a", "", "projects/x/ack-123"}, Read: 42, LastMessageMillis: 1700000000000, Stopping: true, ID: 1<<64 - 1},
+		{ID: 5, Reader: MaxReaders - 1},
 	} {
 		got, err := decodeRestriction(encodeRestriction(r))
 		if err != nil {
@@ -206,5 +208,17 @@ func TestRestrictionCoderRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeRestriction([]byte{0x80}); err == nil {
 		t.Error("truncated restriction decoded without error")
+	}
+	// Reader 0 encodes as a restriction did before readers existed, and those bytes decode as
+	// reader 0; a reader field of 0 or beyond MaxReaders is malformed.
+	old := Restriction{Read: 3, ID: 9}
+	if got, err := decodeRestriction(encodeRestriction(old)); err != nil || got.Reader != 0 {
+		t.Errorf("reader 0: %+v, %v", got, err)
+	}
+	for _, reader := range []uint64{0, MaxReaders} {
+		b := wire.Writer(encodeRestriction(old)).Uint(reader)
+		if _, err := decodeRestriction(b); err == nil {
+			t.Errorf("reader field %d decoded without error", reader)
+		}
 	}
 }
