@@ -158,4 +158,3 @@ func TestThreeReadersReadEachMessageOnce(t *testing.T) {
 	}
 	t.Logf("%d messages, %d archive files", n, len(paths))
 }
-
