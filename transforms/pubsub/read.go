@@ -234,7 +234,11 @@ func (fn *readFn) CreateInitialRestriction(elem []byte) Restriction {
 
 func (fn *readFn) SplitRestriction(_ []byte, r Restriction) []Restriction { return []Restriction{r} }
 
-func (fn *readFn) RestrictionSize(_ []byte, _ Restriction) float64 { return 1 }
+// RestrictionSize is the work a residual stands for, for a runner weighing its restrictions:
+// the messages its round is expected to read (expectedRound), plus the acks it owes.
+func (fn *readFn) RestrictionSize(_ []byte, r Restriction) float64 {
+	return expectedRound(r) + float64(len(r.PendingAcks))
+}
 
 func (fn *readFn) CreateTracker(r Restriction) *sdf.LockRTracker {
 	return sdf.NewLockRTracker(newTracker(r))

@@ -149,11 +149,26 @@ func (t *tracker) TrySplit(fraction float64) (primary, residual any, err error) 
 	return p, t.residual(), nil
 }
 
+// GetProgress reports the round's work: done is the messages claimed so far, remaining the
+// messages the round is expected to read still. A subscription tells a puller nothing of its
+// backlog, so the expectation is the previous round's count (expectedRound): a reader that read
+// a full round last time is behind a backlog and will read about as much again. Runners use it to
+// choose split points (this tracker refuses all but 0) and to weigh the work left.
 func (t *tracker) GetProgress() (done, remaining float64) {
+	done = float64(len(t.claimed))
 	if t.done {
-		return float64(len(t.claimed)), 0
+		return done, 0
 	}
-	return float64(len(t.claimed)), 1
+	return done, max(expectedRound(t.rest)-done, 1)
+}
+
+// expectedRound is the messages a round of r is expected to read: as many as the round before
+// it (r.PendingAcks), at least 1 while the reader goes on, none in the final round.
+func expectedRound(r Restriction) float64 {
+	if r.Stopping {
+		return 0
+	}
+	return max(float64(len(r.PendingAcks)), 1)
 }
 
 func (t *tracker) IsDone() bool { return t.done }

@@ -18,7 +18,7 @@ import (
 
 func TestTrackerSplitCarriesClaimsAndCounters(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_000)
-	earlier := Restriction{PendingAcks: []string{"old"}, Read: 10, LastMessageMillis: 1_700_000_000_000, ID: 7}
+	earlier := Restriction{PendingAcks: []string{"old"}, Read: 10, LastMessageMillis: 1_700_000_000_000, ID: 7, Reader: 2}
 	tests := []struct {
 		name         string
 		rest         Restriction
@@ -28,11 +28,11 @@ func TestTrackerSplitCarriesClaimsAndCounters(t *testing.T) {
 		wantResidual *Restriction
 	}{
 		{"runner checkpoint mid-round", earlier, []string{"a", "b", "c"}, false, 0,
-			&Restriction{PendingAcks: []string{"a", "b", "c"}, Read: 13, LastMessageMillis: now.UnixMilli()}},
+			&Restriction{PendingAcks: []string{"a", "b", "c"}, Read: 13, LastMessageMillis: now.UnixMilli(), Reader: 2}},
 		{"runner checkpoint before any claim", earlier, nil, false, 0,
-			&Restriction{Read: 10, LastMessageMillis: earlier.LastMessageMillis}},
+			&Restriction{Read: 10, LastMessageMillis: earlier.LastMessageMillis, Reader: 2}},
 		{"reader's own checkpoint, stopping", earlier, []string{"a"}, true, 0,
-			&Restriction{PendingAcks: []string{"a"}, Read: 11, LastMessageMillis: now.UnixMilli(), Stopping: true}},
+			&Restriction{PendingAcks: []string{"a"}, Read: 11, LastMessageMillis: now.UnixMilli(), Stopping: true, Reader: 2}},
 		{"fraction other than 0 refused", earlier, []string{"a"}, false, 0.5, nil},
 	}
 	for _, tc := range tests {
@@ -220,5 +220,47 @@ func TestRestrictionCoderRoundTrip(t *testing.T) {
 		if _, err := decodeRestriction(b); err == nil {
 			t.Errorf("reader field %d decoded without error", reader)
 		}
+	}
+}
+
+// The tracker's progress and the restriction's size: the previous round's count is the
+// expectation for this one (a subscription reports no backlog to a puller).
+func TestTrackerProgressAndRestrictionSize(t *testing.T) {
+	prev := []string{"a", "b", "c", "d", "e"}
+	tests := []struct {
+		name                    string
+		rest                    Restriction
+		claims                  int
+		split                   bool
+		wantDone, wantRemaining float64
+		wantSize                float64
+	}{
+		{"first round", Restriction{}, 0, false, 0, 1, 1},
+		{"after a round of 5, none claimed", Restriction{PendingAcks: prev}, 0, false, 0, 5, 10},
+		{"after a round of 5, 2 claimed", Restriction{PendingAcks: prev}, 2, false, 2, 3, 10},
+		{"claimed more than the last round", Restriction{PendingAcks: prev}, 7, false, 7, 1, 10},
+		{"split: nothing remains", Restriction{PendingAcks: prev}, 3, true, 3, 0, 10},
+		{"final round only acks", Restriction{PendingAcks: prev, Stopping: true}, 0, false, 0, 1, 5},
+	}
+	fn := &readFn{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := sdf.NewLockRTracker(newTracker(tc.rest))
+			for i := range tc.claims {
+				rt.TryClaim(fmt.Sprint(i))
+			}
+			if tc.split {
+				if _, _, err := rt.TrySplit(0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done, remaining := rt.GetProgress()
+			if done != tc.wantDone || remaining != tc.wantRemaining {
+				t.Errorf("progress = (%v, %v), want (%v, %v)", done, remaining, tc.wantDone, tc.wantRemaining)
+			}
+			if got := fn.RestrictionSize(nil, tc.rest); got != tc.wantSize {
+				t.Errorf("size = %v, want %v", got, tc.wantSize)
+			}
+		})
 	}
 }
