@@ -279,7 +279,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 	}()
 	pc, err := fn.round(ctx, we, rt, emit, &pulled)
 	failed = err != nil
-	if err == nil && !pc.ShouldResume() && fn.group != nil {
+	if err == nil && !pc.ShouldResume() && fn.group != nil && finalRound(rt) {
 		fn.group.leave(trackerOf(rt).rest.Reader) // finished: it holds the others back no more
 	}
 	return pc, err

@@ -217,9 +217,18 @@ func endRound(rt *sdf.LockRTracker, stopping bool, last time.Time) (pending []st
 		t.lastMillis = last.UnixMilli()
 	}
 	if stopping && len(t.claimed) == 0 {
-		t.done = true
+		t.done, t.stopping = true, true
 		return nil, true
 	}
 	t.stopping = t.stopping || stopping
 	return slices.Clone(t.claimed), false
+}
+
+// finalRound reports whether the round is the reader's last: it stops with no residual to
+// follow, or its residual only acks. A round a runner split is not: the reader goes on in the
+// residual.
+func finalRound(rt *sdf.LockRTracker) bool {
+	rt.Mu.Lock()
+	defer rt.Mu.Unlock()
+	return trackerOf(rt).stopping
 }
