@@ -264,3 +264,24 @@ func TestTrackerProgressAndRestrictionSize(t *testing.T) {
 		})
 	}
 }
+
+// A reader leaves its group only after its final round: not when a runner's split ends a round
+// (the reader goes on in the residual).
+func TestFinalRound(t *testing.T) {
+	split := sdf.NewLockRTracker(newTracker(Restriction{Reader: 1}))
+	split.TryClaim("a")
+	if _, _, err := split.TrySplit(0); err != nil {
+		t.Fatal(err)
+	}
+	stopped := sdf.NewLockRTracker(newTracker(Restriction{Reader: 1}))
+	endRound(stopped, true, time.Now())
+	acking := sdf.NewLockRTracker(newTracker(Restriction{Reader: 1, PendingAcks: []string{"a"}, Stopping: true}))
+	for name, tc := range map[string]struct {
+		rt   *sdf.LockRTracker
+		want bool
+	}{"split by the runner": {split, false}, "stopped with nothing read": {stopped, true}, "final acking round": {acking, true}} {
+		if got := finalRound(tc.rt); got != tc.want {
+			t.Errorf("%s: finalRound = %v, want %v", name, got, tc.want)
+		}
+	}
+}
