@@ -8,9 +8,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
 	"github.com/tributary-dev/tributary/internal/options"
+	"github.com/tributary-dev/tributary/internal/runner"
 	"github.com/tributary-dev/tributary/transforms/decode"
 	"github.com/tributary-dev/tributary/transforms/fraud"
 	"github.com/tributary-dev/tributary/transforms/privacy"
+	"github.com/tributary-dev/tributary/transforms/pubsub"
 	"github.com/tributary-dev/tributary/transforms/sessions"
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
@@ -23,6 +25,7 @@ type Options struct {
 	InputSubscription string        `flag:"inputSubscription" group:"Source" param:"PUBSUB_SUBSCRIPTION" required:"template" label:"Input Pub/Sub subscription" help:"Pub/Sub subscription to read events from, in the form projects/<project>/subscriptions/<subscription>. Empty runs in local mode: an in-process Pub/Sub fed by the synthetic event generator." example:"projects/my-project/subscriptions/events" regex:"^projects/[^/\\s]+/subscriptions/[^/\\s]+$"`
 	MaxMessages       int64         `flag:"maxMessages" default:"0" group:"Source" label:"Maximum messages" help:"Stop and drain after reading this many messages; 0 reads without bound." example:"100000"`
 	IdleTimeout       time.Duration `flag:"idleTimeout" default:"0s" group:"Source" label:"Idle timeout" help:"Stop and drain after this long without a message; 0 never stops." example:"2m"`
+	NumReaders        int           `flag:"numReaders" default:"0" group:"Source" label:"Pub/Sub readers" help:"Independent readers of the subscription for the portable source, each with its own restriction, acks and watermark estimate (the source's watermark is their minimum), so the read scales out over workers; 0 picks 1 on Prism and universal and 4 on Dataflow and Flink (1 with --maxMessages). More than one refuses --maxMessages: stop with --idleTimeout." example:"8"`
 	PubsubSource      string        `flag:"pubsubSource" default:"portable" group:"Source" label:"Pub/Sub source" help:"portable: Tributary's own source (any runner; every guarantee in README holds); native: Dataflow's own Pub/Sub source (only with --runner=dataflow; Dataflow's watermark, dedup by message id and acks; see README for what differs)." example:"native" regex:"^(portable|native)$"`
 	// CoreOptions are the flags the backfill pipeline shares (same names and defaults).
 	CoreOptions
@@ -83,7 +86,13 @@ func (o Options) Validate() error {
 		return err
 	}
 	for flag, rule := range map[string]options.Rule{
-		"maxMessages": func() string { return options.NonNegative(o.MaxMessages) },
+		"maxMessages": func() string {
+			if o.MaxMessages > 0 && o.NumReaders > 1 {
+				return fmt.Sprintf("is refused with --numReaders=%d: Pub/Sub spreads messages unevenly over the readers, so a quota per reader can wait forever; stop with --idleTimeout", o.NumReaders)
+			}
+			return options.NonNegative(o.MaxMessages)
+		},
+		"numReaders":  func() string { return options.Between(o.NumReaders, 0, pubsub.MaxReaders) },
 		"idleTimeout": func() string { return options.NonNegative(o.IdleTimeout) },
 		"numShards":   func() string { return options.Between(o.NumShards, 1, 99999) },
 		"tempDirectory": func() string {
@@ -100,6 +109,27 @@ func (o Options) Validate() error {
 	addRules(rules, o.launchRules())
 	return options.Validate(o, rules)
 }
+
+// Readers is the number of readers of the portable source: --numReaders, or for 0 one on
+// Prism and behind a job server of unknown kind (universal), where a single process runs them
+// one after another, and defaultRemoteReaders on Dataflow and Flink, whose workers each run some;
+// always one with --maxMessages.
+func (o Options) Readers(runnerName string) int {
+	switch {
+	case o.NumReaders > 0:
+		return o.NumReaders
+	case o.MaxMessages > 0:
+		return 1
+	case runnerName == runner.Dataflow || runnerName == runner.Flink:
+		return defaultRemoteReaders
+	}
+	return 1
+}
+
+// defaultRemoteReaders is --numReaders=0 on Dataflow and Flink: enough to pull on several workers
+// from the start; a worker runs several readers, so more readers than workers costs only their
+// pulls (readers.go in transforms/pubsub).
+const defaultRemoteReaders = 4
 
 // Rules returns the checks of the core flags beyond their tags, keyed by flag, for the
 // Validate of each pipeline that embeds CoreOptions.

@@ -118,6 +118,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative out-of-orderness", func(o *Options) { o.MaxOutOfOrderness = -time.Second }, "maxOutOfOrderness"},
 		{"negative lateness", func(o *Options) { o.AllowedLateness = -time.Second }, "allowedLateness"},
 		{"negative max messages", func(o *Options) { o.MaxMessages = -1 }, "maxMessages"},
+		{"max messages with several readers", func(o *Options) { o.MaxMessages, o.NumReaders = 100, 3 }, "maxMessages"},
+		{"too many readers", func(o *Options) { o.NumReaders = 1001 }, "numReaders"},
 		{"negative idle timeout", func(o *Options) { o.IdleTimeout = -time.Second }, "idleTimeout"},
 		{"zero dedup horizon", func(o *Options) { o.DedupHorizon = 0 }, "dedupHorizon"},
 		{"no product catalog", func(o *Options) { o.ProductCatalog = "" }, "productCatalog"},
@@ -181,6 +183,25 @@ func TestOptionsTemplate(t *testing.T) {
 		}
 		if got, want := s.OptionalInTemplate(), s.Name != "inputSubscription"; got != want {
 			t.Errorf("--%s: optional in template = %v, want %v", s.Name, got, want)
+		}
+	}
+}
+
+func TestReadersPerRunner(t *testing.T) {
+	for _, tc := range []struct {
+		o      Options
+		runner string
+		want   int
+	}{
+		{Options{}, "prism", 1},
+		{Options{}, "universal", 1},
+		{Options{}, "dataflow", defaultRemoteReaders},
+		{Options{}, "flink", defaultRemoteReaders},
+		{Options{MaxMessages: 10}, "dataflow", 1},
+		{Options{NumReaders: 3}, "prism", 3},
+	} {
+		if got := tc.o.Readers(tc.runner); got != tc.want {
+			t.Errorf("%+v on %s: %d readers, want %d", tc.o.NumReaders, tc.runner, got, tc.want)
 		}
 	}
 }

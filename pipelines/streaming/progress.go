@@ -46,7 +46,8 @@ func progressLine(elapsed, interval time.Duration, read, total int64, c map[stri
 	} else {
 		fmt.Fprintf(&b, "read %d", c["pubsub.out"])
 	}
-	fmt.Fprintf(&b, " (%.0f/s now), events %d, product_metrics %d, dead letters %d, duplicates %d, late %d",
-		rate, c["events.out"], c["product_metrics.out"], c["dead_letters.out"], c["dedup.duplicates"], c["late.dropped"])
+	// Read but not acked: the source's own backlog, as the subscription tells a puller nothing.
+	fmt.Fprintf(&b, " (%.0f/s now, %d in flight), events %d, product_metrics %d, dead letters %d, duplicates %d, late %d",
+		rate, max(c["pubsub.out"]-c["pubsub.acked"], 0), c["events.out"], c["product_metrics.out"], c["dead_letters.out"], c["dedup.duplicates"], c["late.dropped"])
 	return b.String()
 }

@@ -25,13 +25,23 @@ func NewConfig(o Options, now time.Time) Config {
 }
 
 // UseLocalSource points cfg at local mode's in-process Pub/Sub (package local) and, unless
-// --maxMessages says otherwise, stops the run after the generated events.
+// --maxMessages says otherwise, stops the run after the generated events (with several
+// readers, which refuse --maxMessages, after localIdleTimeout without a message instead).
 func (cfg *Config) UseLocalSource(subscription, endpoint string) {
 	cfg.InputSubscription, cfg.PubsubEndpoint = subscription, endpoint
+	if cfg.NumReaders > 1 {
+		if cfg.IdleTimeout == 0 {
+			cfg.IdleTimeout = localIdleTimeout
+		}
+		return
+	}
 	if cfg.MaxMessages == 0 {
 		cfg.MaxMessages = cfg.GenerateEvents
 	}
 }
+
+// localIdleTimeout stops a local run with several readers once the generator's events are read.
+const localIdleTimeout = 10 * time.Second
 
 // Run builds and runs the pipeline on the runner named by Beam's --runner flag (Prism by
 // default; --runner=direct runs on Prism). The caller has validated cfg.Options and, in local

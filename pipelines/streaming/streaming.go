@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
+	"github.com/tributary-dev/tributary/internal/runner"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/aggregate"
 	"github.com/tributary-dev/tributary/transforms/bigquery"
@@ -77,6 +78,7 @@ func Build(s beam.Scope, cfg Config) Outputs {
 		MaxTimestampAge:    o.MaxTimestampAge,
 		SamplePeriod:       cfg.WatermarkSamplePeriod,
 		MaxOutOfOrderness:  o.MaxOutOfOrderness,
+		NumReaders:         o.Readers(runner.Name(*runners.Runner)),
 		MaxMessages:        o.MaxMessages,
 		IdleTimeout:        o.IdleTimeout,
 		AckExtension:       cfg.AckExtension,

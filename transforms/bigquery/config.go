@@ -33,6 +33,10 @@ type Config struct {
 	Endpoint string
 	// Insecure connects to Endpoint without TLS or credentials (emulators, test servers).
 	Insecure bool
+	// MaxConnections bounds the Storage Write connections (AppendRows streams) of this process
+	// per destination region: every writer of every table in the process shares them
+	// (managedwriter's multiplexing of default streams, write.go); default DefaultMaxConnections.
+	MaxConnections int
 	// RESTEndpoint overrides the base URL of the BigQuery REST API, used only by CreateTables
 	// (e.g. "http://localhost:9050/bigquery/v2/"); empty uses Google's.
 	RESTEndpoint string
@@ -97,6 +101,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxBatchRows <= 0 {
 		c.MaxBatchRows = DefaultMaxBatchRows
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.MaxBatchBytes <= 0 {
 		c.MaxBatchBytes = DefaultMaxBatchBytes

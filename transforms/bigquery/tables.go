@@ -37,16 +37,27 @@ func writeClientOptions(cfg Config) []option.ClientOption {
 	return opts
 }
 
+// DefaultMaxConnections is Config.MaxConnections' default: a worker process holds at most this
+// many Storage Write connections per region, whatever its tables and bundle threads.
+const DefaultMaxConnections = 4
+
+// newWriteClient is the process's Storage Write client for cfg's project and endpoint. Its
+// writers (all on default streams) share a pool of at most cfg.MaxConnections connections per
+// region instead of one connection each: a worker runs a writer per table and bundle thread, so
+// without the pool a job would hold workers × threads × tables connections against the
+// project's concurrent-connection quota (README, BigQuery).
 func newWriteClient(ctx context.Context, cfg Config) (*managedwriter.Client, error) {
-	c, err := managedwriter.NewClient(ctx, cfg.Project, writeClientOptions(cfg)...)
+	opts := append(writeClientOptions(cfg), managedwriter.WithMultiplexing(), managedwriter.WithMultiplexPoolLimit(max(cfg.MaxConnections, 1)))
+	c, err := managedwriter.NewClient(ctx, cfg.Project, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bigquery %s: creating Storage Write client: %w", cfg.Table, err)
 	}
 	return c, nil
 }
 
-// A worker runs many DoFn instances (one per bundle thread, per table): they share one client,
-// and so its gRPC connection pool, per project and endpoint; each still has its own stream.
+// A worker runs many DoFn instances (one per bundle thread, per table): they share one client
+// per project and endpoint, and so its pool of multiplexed AppendRows connections
+// (newWriteClient); each has its own writer on its table's default stream.
 var sharedClients = struct {
 	sync.Mutex
 	m map[clientKey]*sharedClient
@@ -55,6 +66,7 @@ var sharedClients = struct {
 type clientKey struct {
 	project, endpoint string
 	insecure          bool
+	maxConnections    int
 }
 
 type sharedClient struct {
@@ -64,7 +76,7 @@ type sharedClient struct {
 
 // acquireClient returns the process's client for cfg; release it with releaseClient.
 func acquireClient(cfg Config) (*managedwriter.Client, error) {
-	k := clientKey{cfg.Project, cfg.Endpoint, cfg.Insecure}
+	k := clientKey{cfg.Project, cfg.Endpoint, cfg.Insecure, cfg.MaxConnections}
 	sharedClients.Lock()
 	defer sharedClients.Unlock()
 	if sc, ok := sharedClients.m[k]; ok {
@@ -82,7 +94,7 @@ func acquireClient(cfg Config) (*managedwriter.Client, error) {
 
 // releaseClient closes the client once its last user releases it.
 func releaseClient(cfg Config) error {
-	k := clientKey{cfg.Project, cfg.Endpoint, cfg.Insecure}
+	k := clientKey{cfg.Project, cfg.Endpoint, cfg.Insecure, cfg.MaxConnections}
 	sharedClients.Lock()
 	defer sharedClients.Unlock()
 	sc, ok := sharedClients.m[k]

@@ -25,11 +25,12 @@ func TestMeasureArchiveFiles(t *testing.T) {
 			i, time.Now().UTC().Format(time.RFC3339Nano), i%10000, i%3000, i%500)
 	}
 	for _, tc := range []struct {
-		name    string
-		rate, n int // rate 0: all published before the read starts
+		name             string
+		rate, n, readers int // rate 0: all published before the read starts
 	}{
-		{"1k msg/s", 1000, 30000},
-		{"backlog", 0, 100000},
+		{"1k msg/s", 1000, 30000, 1},
+		{"1k msg/s, 3 readers", 1000, 30000, 3}, // each reader writes its own files
+		{"backlog", 0, 100000, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, topic, sub := newTestSubscription(t, 60)
@@ -51,7 +52,11 @@ func TestMeasureArchiveFiles(t *testing.T) {
 			}
 			dir := t.TempDir()
 			p, s := beam.NewPipelineWithRoot()
-			Read(s, ReadConfig{Subscription: sub, Endpoint: srv.Addr, MaxMessages: int64(tc.n), Archive: files.WALConfig{Directory: dir}})
+			cfg := ReadConfig{Subscription: sub, Endpoint: srv.Addr, MaxMessages: int64(tc.n), Archive: files.WALConfig{Directory: dir}}
+			if tc.readers > 1 { // several readers stop on idleness, not on a count
+				cfg.NumReaders, cfg.MaxMessages, cfg.IdleTimeout = tc.readers, 0, 3*time.Second
+			}
+			Read(s, cfg)
 			start := time.Now()
 			if err := ptest.Run(p); err != nil {
 				t.Fatal(err)

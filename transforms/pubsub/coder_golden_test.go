@@ -11,7 +11,7 @@ import (
 func TestCoderGolden(t *testing.T) {
 	codertest.Check(t, codertest.Case[Restriction]{
 		Name:   "pubsub.Restriction",
-		Value:  Restriction{PendingAcks: []string{"ack-1", "ack-2"}, Read: 1234, LastMessageMillis: 1_793_000_000_000, Stopping: true, ID: 0x0123456789abcdef},
+		Value:  Restriction{PendingAcks: []string{"ack-1", "ack-2"}, Read: 1234, LastMessageMillis: 1_793_000_000_000, Stopping: true, ID: 0x0123456789abcdef, Reader: 2},
 		Encode: func(r Restriction) ([]byte, error) { return encodeRestriction(r), nil },
 		Decode: decodeRestriction,
 	})

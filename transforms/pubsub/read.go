@@ -58,6 +58,11 @@ type ReadConfig struct {
 	SamplePeriod time.Duration
 	// MaxOutOfOrderness holds the watermark back behind the oldest recent timestamp.
 	MaxOutOfOrderness time.Duration
+	// NumReaders is how many independent readers pull the subscription (default 1), each with
+	// its own restriction, acks and watermark estimate; the source's watermark is their minimum
+	// (readers.go). More than one needs MaxMessages 0: Pub/Sub spreads messages unevenly, so a
+	// quota per reader could wait for messages another reader holds.
+	NumReaders int
 	// MaxMessages stops the source after this many messages (0: never).
 	MaxMessages int64
 	// IdleTimeout stops the source after this long without a message (0: never).
@@ -103,6 +108,9 @@ func (c *ReadConfig) withDefaults() {
 	if c.SamplePeriod <= 0 {
 		c.SamplePeriod = DefaultSamplePeriod
 	}
+	if c.NumReaders == 0 {
+		c.NumReaders = 1
+	}
 }
 
 // Validate reports the first invalid field.
@@ -115,6 +123,10 @@ func (c ReadConfig) Validate() error {
 		return errors.New("pubsub.Read: MaxOutOfOrderness must be >= 0")
 	case c.MaxMessages < 0:
 		return errors.New("pubsub.Read: MaxMessages must be >= 0")
+	case c.NumReaders < 0 || c.NumReaders > MaxReaders:
+		return fmt.Errorf("pubsub.Read: NumReaders must be within [1, %d]", MaxReaders)
+	case c.NumReaders > 1 && c.MaxMessages > 0:
+		return errors.New("pubsub.Read: MaxMessages needs NumReaders = 1: Pub/Sub spreads messages unevenly over readers, so a quota per reader can wait forever; stop with IdleTimeout instead")
 	case c.IdleTimeout < 0:
 		return errors.New("pubsub.Read: IdleTimeout must be >= 0")
 	case c.MaxTimestampSkew < 0:
@@ -134,7 +146,8 @@ func (c ReadConfig) Validate() error {
 	return nil
 }
 
-// Read reads a subscription. It is unbounded unless MaxMessages or IdleTimeout stop it; then the
+// Read reads a subscription with cfg.NumReaders readers (readers.go). It is unbounded unless
+// MaxMessages or IdleTimeout stop it (IdleTimeout stops each reader on its own); then the
 // watermark advances to the end so every window fires. With cfg.Archive set it archives every
 // message before acknowledging it (ack.go).
 //
@@ -146,14 +159,23 @@ func Read(s beam.Scope, cfg ReadConfig) beam.PCollection {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	return beam.ParDo(s, &readFn{ReadConfig: cfg}, beam.Impulse(s))
+	fn := &readFn{ReadConfig: cfg, Group: newRoundID()}
+	start := beam.Impulse(s)
+	if cfg.NumReaders > 1 {
+		// One element per reader; the Reshuffle lets a runner spread them over its workers.
+		start = beam.Reshuffle(s, beam.ParDo(s, &readerKeysFn{N: cfg.NumReaders}, start))
+	}
+	return beam.ParDo(s, fn, start)
 }
 
 // readFn carries its configuration as an embedded ReadConfig: Beam serializes a DoFn's
 // exported fields, embedded ones included.
 type readFn struct {
 	ReadConfig
+	// Group names this Read's readers in a process (readers.go), fresh for each Read.
+	Group uint64
 
+	group     *readerGroup // nil with one reader
 	client    *pubsub.Client
 	leases    *leaseKeeper
 	wal       *files.WAL // nil without ReadConfig.Archive
@@ -176,6 +198,9 @@ func (fn *readFn) Setup(ctx context.Context) error {
 	fn.acked = telemetry.NewCounter("pubsub.acked")
 	fn.ackErrors = telemetry.NewCounter("pubsub.ack_errors")
 	fn.timestamper = newTimestamper()
+	if fn.NumReaders > 1 {
+		fn.group = groupOf(fn.Group)
+	}
 	if fn.Archive.Enabled() {
 		if fn.wal, err = files.OpenWAL(ctx, fn.Archive); err != nil {
 			return err
@@ -203,13 +228,17 @@ func (fn *readFn) Teardown() error {
 	return fn.client.Close()
 }
 
-func (fn *readFn) CreateInitialRestriction(_ []byte) Restriction {
-	return Restriction{ID: newRoundID()}
+func (fn *readFn) CreateInitialRestriction(elem []byte) Restriction {
+	return Restriction{ID: newRoundID(), Reader: readerOf(elem)}
 }
 
 func (fn *readFn) SplitRestriction(_ []byte, r Restriction) []Restriction { return []Restriction{r} }
 
-func (fn *readFn) RestrictionSize(_ []byte, _ Restriction) float64 { return 1 }
+// RestrictionSize is the work a residual stands for, for a runner weighing its restrictions:
+// the messages its round is expected to read (expectedRound), plus the acks it owes.
+func (fn *readFn) RestrictionSize(_ []byte, r Restriction) float64 {
+	return expectedRound(r) + float64(len(r.PendingAcks))
+}
 
 func (fn *readFn) CreateTracker(r Restriction) *sdf.LockRTracker {
 	return sdf.NewLockRTracker(newTracker(r))
@@ -218,7 +247,7 @@ func (fn *readFn) CreateTracker(r Restriction) *sdf.LockRTracker {
 // TruncateRestriction keeps only the acks owed when a runner drains the pipeline.
 func (fn *readFn) TruncateRestriction(rt *sdf.LockRTracker, _ []byte) Restriction {
 	r := rt.GetRestriction().(Restriction)
-	return Restriction{PendingAcks: r.PendingAcks, Read: r.Read, Stopping: true}
+	return Restriction{PendingAcks: r.PendingAcks, Read: r.Read, Stopping: true, Reader: r.Reader}
 }
 
 func (fn *readFn) InitialWatermarkEstimatorState(_ beam.EventTime, _ Restriction, _ []byte) WatermarkState {
@@ -250,6 +279,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *watermarkEstimator, rt
 	}()
 	pc, err := fn.round(ctx, we, rt, emit, &pulled)
 	failed = err != nil
+	if err == nil && !pc.ShouldResume() && fn.group != nil && finalRound(rt) {
+		fn.group.leave(trackerOf(rt).rest.Reader) // finished: it holds the others back no more
+	}
 	return pc, err
 }
 
@@ -258,6 +290,9 @@ func (fn *readFn) round(ctx context.Context, we *watermarkEstimator, rt *sdf.Loc
 	emit func(beam.EventTime, schemas.Message), pulled *[]string) (sdf.ProcessContinuation, error) {
 	rest := trackerOf(rt).rest // fixed for the tracker's life
 	start := time.Now()
+	if fn.group != nil {
+		we.join(fn.group, rest.Reader, start)
+	}
 	fn.settle(ctx, rest)
 	if rest.Stopping || fn.MaxMessages > 0 && rest.Read >= fn.MaxMessages {
 		endRound(rt, true, start)

@@ -36,6 +36,9 @@ type Restriction struct {
 	// restriction, and the retry then nacks what the failed attempt held in this process (the SDK
 	// tells the source nothing when a bundle fails after its ProcessElement returned).
 	ID uint64
+	// Reader is the index of the reader the round belongs to (ReadConfig.NumReaders), fixed for
+	// the reader's life.
+	Reader int
 }
 
 // newRoundID returns a fresh Restriction.ID.
@@ -46,7 +49,11 @@ func encodeRestriction(r Restriction) []byte {
 	for _, id := range r.PendingAcks {
 		w = w.Str(id)
 	}
-	return w.Uint(r.ID)
+	w = w.Uint(r.ID)
+	if r.Reader != 0 { // reader 0 encodes as before readers existed
+		w = w.Uint(uint64(r.Reader))
+	}
+	return w
 }
 
 var errBadRestriction = errors.New("pubsub: malformed restriction encoding")
@@ -67,9 +74,14 @@ func decodeRestriction(b []byte) (Restriction, error) {
 		return r, nil // encoded before rounds had an ID
 	}
 	r.ID = rd.Uint()
-	if rd.Done() != nil {
+	if rd.Done() == nil {
+		return r, nil
+	}
+	reader := rd.Uint()
+	if rd.Done() != nil || reader == 0 || reader >= MaxReaders {
 		return r, errBadRestriction
 	}
+	r.Reader = int(reader)
 	return r, nil
 }
 
@@ -119,6 +131,7 @@ func (t *tracker) residual() Restriction {
 		LastMessageMillis: t.lastMillis,
 		Stopping:          t.stopping,
 		ID:                newRoundID(),
+		Reader:            t.rest.Reader,
 	}
 }
 
@@ -136,11 +149,26 @@ func (t *tracker) TrySplit(fraction float64) (primary, residual any, err error) 
 	return p, t.residual(), nil
 }
 
+// GetProgress reports the round's work: done is the messages claimed so far, remaining the
+// messages the round is expected to read still. A subscription tells a puller nothing of its
+// backlog, so the expectation is the previous round's count (expectedRound): a reader that read
+// a full round last time is behind a backlog and will read about as much again. Runners use it to
+// choose split points (this tracker refuses all but 0) and to weigh the work left.
 func (t *tracker) GetProgress() (done, remaining float64) {
+	done = float64(len(t.claimed))
 	if t.done {
-		return float64(len(t.claimed)), 0
+		return done, 0
 	}
-	return float64(len(t.claimed)), 1
+	return done, max(expectedRound(t.rest)-done, 1)
+}
+
+// expectedRound is the messages a round of r is expected to read: as many as the round before
+// it (r.PendingAcks), at least 1 while the reader goes on, none in the final round.
+func expectedRound(r Restriction) float64 {
+	if r.Stopping {
+		return 0
+	}
+	return max(float64(len(r.PendingAcks)), 1)
 }
 
 func (t *tracker) IsDone() bool { return t.done }
@@ -189,9 +217,18 @@ func endRound(rt *sdf.LockRTracker, stopping bool, last time.Time) (pending []st
 		t.lastMillis = last.UnixMilli()
 	}
 	if stopping && len(t.claimed) == 0 {
-		t.done = true
+		t.done, t.stopping = true, true
 		return nil, true
 	}
 	t.stopping = t.stopping || stopping
 	return slices.Clone(t.claimed), false
+}
+
+// finalRound reports whether the round is the reader's last: it stops with no residual to
+// follow, or its residual only acks. A round a runner split is not: the reader goes on in the
+// residual.
+func finalRound(rt *sdf.LockRTracker) bool {
+	rt.Mu.Lock()
+	defer rt.Mu.Unlock()
+	return trackerOf(rt).stopping
 }

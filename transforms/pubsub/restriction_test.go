@@ -13,11 +13,12 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/schemas/wire"
 )
 
 func TestTrackerSplitCarriesClaimsAndCounters(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_000)
-	earlier := Restriction{PendingAcks: []string{"old"}, Read: 10, LastMessageMillis: 1_700_000_000_000, ID: 7}
+	earlier := Restriction{PendingAcks: []string{"old"}, Read: 10, LastMessageMillis: 1_700_000_000_000, ID: 7, Reader: 2}
 	tests := []struct {
 		name         string
 		rest         Restriction
@@ -27,11 +28,11 @@ func TestTrackerSplitCarriesClaimsAndCounters(t *testing.T) {
 		wantResidual *Restriction
 	}{
 		{"runner checkpoint mid-round", earlier, []string{"a", "b", "c"}, false, 0,
-			&Restriction{PendingAcks: []string{"a", "b", "c"}, Read: 13, LastMessageMillis: now.UnixMilli()}},
+			&Restriction{PendingAcks: []string{"a", "b", "c"}, Read: 13, LastMessageMillis: now.UnixMilli(), Reader: 2}},
 		{"runner checkpoint before any claim", earlier, nil, false, 0,
-			&Restriction{Read: 10, LastMessageMillis: earlier.LastMessageMillis}},
+			&Restriction{Read: 10, LastMessageMillis: earlier.LastMessageMillis, Reader: 2}},
 		{"reader's own checkpoint, stopping", earlier, []string{"a"}, true, 0,
-			&Restriction{PendingAcks: []string{"a"}, Read: 11, LastMessageMillis: now.UnixMilli(), Stopping: true}},
+			&Restriction{PendingAcks: []string{"a"}, Read: 11, LastMessageMillis: now.UnixMilli(), Stopping: true, Reader: 2}},
 		{"fraction other than 0 refused", earlier, []string{"a"}, false, 0.5, nil},
 	}
 	for _, tc := range tests {
@@ -195,6 +196,7 @@ func TestRestrictionCoderRoundTrip(t *testing.T) {
 	for _, r := range []Restriction{
 		{},
 		{PendingAcks: []string{"a", "", "projects/x/ack-123"}, Read: 42, LastMessageMillis: 1700000000000, Stopping: true, ID: 1<<64 - 1},
+		{ID: 5, Reader: MaxReaders - 1},
 	} {
 		got, err := decodeRestriction(encodeRestriction(r))
 		if err != nil {
@@ -206,5 +208,80 @@ func TestRestrictionCoderRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeRestriction([]byte{0x80}); err == nil {
 		t.Error("truncated restriction decoded without error")
+	}
+	// Reader 0 encodes as a restriction did before readers existed, and those bytes decode as
+	// reader 0; a reader field of 0 or beyond MaxReaders is malformed.
+	old := Restriction{Read: 3, ID: 9}
+	if got, err := decodeRestriction(encodeRestriction(old)); err != nil || got.Reader != 0 {
+		t.Errorf("reader 0: %+v, %v", got, err)
+	}
+	for _, reader := range []uint64{0, MaxReaders} {
+		b := wire.Writer(encodeRestriction(old)).Uint(reader)
+		if _, err := decodeRestriction(b); err == nil {
+			t.Errorf("reader field %d decoded without error", reader)
+		}
+	}
+}
+
+// The tracker's progress and the restriction's size: the previous round's count is the
+// expectation for this one (a subscription reports no backlog to a puller).
+func TestTrackerProgressAndRestrictionSize(t *testing.T) {
+	prev := []string{"a", "b", "c", "d", "e"}
+	tests := []struct {
+		name                    string
+		rest                    Restriction
+		claims                  int
+		split                   bool
+		wantDone, wantRemaining float64
+		wantSize                float64
+	}{
+		{"first round", Restriction{}, 0, false, 0, 1, 1},
+		{"after a round of 5, none claimed", Restriction{PendingAcks: prev}, 0, false, 0, 5, 10},
+		{"after a round of 5, 2 claimed", Restriction{PendingAcks: prev}, 2, false, 2, 3, 10},
+		{"claimed more than the last round", Restriction{PendingAcks: prev}, 7, false, 7, 1, 10},
+		{"split: nothing remains", Restriction{PendingAcks: prev}, 3, true, 3, 0, 10},
+		{"final round only acks", Restriction{PendingAcks: prev, Stopping: true}, 0, false, 0, 1, 5},
+	}
+	fn := &readFn{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := sdf.NewLockRTracker(newTracker(tc.rest))
+			for i := range tc.claims {
+				rt.TryClaim(fmt.Sprint(i))
+			}
+			if tc.split {
+				if _, _, err := rt.TrySplit(0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done, remaining := rt.GetProgress()
+			if done != tc.wantDone || remaining != tc.wantRemaining {
+				t.Errorf("progress = (%v, %v), want (%v, %v)", done, remaining, tc.wantDone, tc.wantRemaining)
+			}
+			if got := fn.RestrictionSize(nil, tc.rest); got != tc.wantSize {
+				t.Errorf("size = %v, want %v", got, tc.wantSize)
+			}
+		})
+	}
+}
+
+// A reader leaves its group only after its final round: not when a runner's split ends a round
+// (the reader goes on in the residual).
+func TestFinalRound(t *testing.T) {
+	split := sdf.NewLockRTracker(newTracker(Restriction{Reader: 1}))
+	split.TryClaim("a")
+	if _, _, err := split.TrySplit(0); err != nil {
+		t.Fatal(err)
+	}
+	stopped := sdf.NewLockRTracker(newTracker(Restriction{Reader: 1}))
+	endRound(stopped, true, time.Now())
+	acking := sdf.NewLockRTracker(newTracker(Restriction{Reader: 1, PendingAcks: []string{"a"}, Stopping: true}))
+	for name, tc := range map[string]struct {
+		rt   *sdf.LockRTracker
+		want bool
+	}{"split by the runner": {split, false}, "stopped with nothing read": {stopped, true}, "final acking round": {acking, true}} {
+		if got := finalRound(tc.rt); got != tc.want {
+			t.Errorf("%s: finalRound = %v, want %v", name, got, tc.want)
+		}
 	}
 }

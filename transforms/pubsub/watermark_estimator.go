@@ -71,23 +71,53 @@ func decodeWatermarkState(b []byte) (WatermarkState, error) {
 // observeRound, from the timestamp attributes it read.
 type watermarkEstimator struct {
 	state WatermarkState
+	// group and reader are set by a reader of a Read with more than one (readers.go): the
+	// estimator then reports the minimum of its own estimate and the group's.
+	group  *readerGroup
+	reader int
+	clock  func() time.Time // time.Now when nil (tests set it)
+}
+
+// reportedMillis is the watermark the estimator reports: its own estimate or, in a group, the
+// least of the group's live estimates if that is lower; unsetMillis before any estimate.
+func (e *watermarkEstimator) reportedMillis() int64 {
+	w := e.state.WatermarkMillis
+	if e.group != nil {
+		now := time.Now
+		if e.clock != nil {
+			now = e.clock
+		}
+		if m, ok := e.group.min(now()); ok && m < w {
+			w = m
+		}
+	}
+	return w
 }
 
 // CurrentWatermark implements sdf.WatermarkEstimator.
 func (e *watermarkEstimator) CurrentWatermark() time.Time {
-	if e.state.WatermarkMillis == unsetMillis {
+	w := e.reportedMillis()
+	if w == unsetMillis {
 		return mtime.MinTimestamp.ToTime()
 	}
-	return time.UnixMilli(e.state.WatermarkMillis)
+	return time.UnixMilli(w)
 }
 
 // reported returns the watermark already reported, if any: a message whose timestamp is
 // behind it may find its windows closed.
 func (e *watermarkEstimator) reported() (time.Time, bool) {
-	if e.state.WatermarkMillis == unsetMillis {
+	w := e.reportedMillis()
+	if w == unsetMillis {
 		return time.Time{}, false
 	}
-	return time.UnixMilli(e.state.WatermarkMillis).UTC(), true
+	return time.UnixMilli(w).UTC(), true
+}
+
+// join makes the estimator a member of a reader group (at the start of every round of a Read
+// with more than one reader); the reader counts in the group's minimum from now on.
+func (e *watermarkEstimator) join(g *readerGroup, reader int, now time.Time) {
+	e.group, e.reader = g, reader
+	g.update(reader, e.state.WatermarkMillis, now)
 }
 
 // round collects the timestamps a round observes for the estimate: valid attributes and the
@@ -160,6 +190,8 @@ func (e *watermarkEstimator) observeRound(now time.Time, r round, pending bool, 
 			candidate = min(candidate, x.MinMillis)
 		}
 		candidate -= maxOutOfOrderness.Milliseconds()
+	case !pending && e.group != nil:
+		candidate = nowMs - maxOutOfOrderness.Milliseconds()
 	case !pending && s.MaxSeenMillis != unsetMillis:
 		candidate = s.MaxSeenMillis
 	}
@@ -168,5 +200,8 @@ func (e *watermarkEstimator) observeRound(now time.Time, r round, pending bool, 
 	}
 	if candidate > s.WatermarkMillis {
 		s.WatermarkMillis = candidate
+	}
+	if e.group != nil {
+		e.group.update(e.reader, s.WatermarkMillis, now)
 	}
 }

@@ -197,6 +197,9 @@ func TestDataflowDryRun(t *testing.T) {
 						if !bytes.Contains(fn, []byte(`"TimestampAttribute":"event_time"`)) {
 							t.Error("the portable source's DoFn does not carry the timestamp attribute")
 						}
+						if !bytes.Contains(fn, []byte(`"NumReaders":4`)) {
+							t.Error("the portable source's DoFn does not carry 4 readers, the default on Dataflow")
+						}
 						sources = append(sources, name+" "+urn)
 					case sink.MatchString(name) && urn == "beam:transform:pardo:v1":
 						if !strings.HasSuffix(name, "/"+wantSink) || !strings.Contains(name, "bigquery."+wantSinkName) {
@@ -220,6 +223,10 @@ func TestDataflowDryRun(t *testing.T) {
 				// downstream windowed write.
 				if got, want := names["files.WriteArchive/files.Write/files.writeFn"], source == "native"; got != want {
 					t.Errorf("windowed archive writer in the proto: %v, want %v", got, want)
+				}
+				// The portable source's readers: one element each, reshuffled over the workers.
+				if got, want := names["pubsub.Read/pubsub.readerKeysFn"], source == "portable"; got != want {
+					t.Errorf("reader fan-out in the proto: %v, want %v", got, want)
 				}
 
 				if job.Type != "JOB_TYPE_STREAMING" {

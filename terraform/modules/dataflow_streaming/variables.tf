@@ -33,6 +33,17 @@ variable "idle_timeout" {
   }
 }
 
+variable "num_readers" {
+  type        = string
+  description = "Independent readers of the subscription for the portable source, each with its own restriction, acks and watermark estimate (the source's watermark is their minimum), so the read scales out over workers; 0 picks 1 on Prism and universal and 4 on Dataflow and Flink (1 with --maxMessages). More than one refuses --maxMessages: stop with --idleTimeout. For example: 8. Null keeps the pipeline default (0)."
+  default     = null
+
+  validation {
+    condition     = var.num_readers == null || can(regex("^(?:^-?[0-9]+$)$", var.num_readers))
+    error_message = "The num_readers variable must match ^-?[0-9]+$, for example 8."
+  }
+}
+
 variable "pubsub_source" {
   type        = string
   description = "portable: Tributary's own source (any runner; every guarantee in README holds); native: Dataflow's own Pub/Sub source (only with --runner=dataflow; Dataflow's watermark, dedup by message id and acks; see README for what differs). For example: native. Null keeps the pipeline default (portable)."
@@ -423,6 +434,7 @@ locals {
       inputSubscription        = var.input_subscription
       maxMessages              = var.max_messages
       idleTimeout              = var.idle_timeout
+      numReaders               = var.num_readers
       pubsubSource             = var.pubsub_source
       timestampAttribute       = var.timestamp_attribute
       maxTimestampSkew         = var.max_timestamp_skew

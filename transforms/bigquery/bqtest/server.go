@@ -77,6 +77,8 @@ const (
 type Stats struct {
 	GetWriteStream int // GetWriteStream calls
 	Connections    int // AppendRows streams opened
+	Open           int // AppendRows streams open now
+	MaxOpen        int // the most AppendRows streams open at once
 	Appends        int // AppendRows requests, including failed ones
 	RowsAppended   int // rows applied to a table
 }
@@ -309,7 +311,14 @@ func tableOfStream(stream string) (string, error) {
 func (s *Server) AppendRows(conn storagepb.BigQueryWrite_AppendRowsServer) error {
 	s.mu.Lock()
 	s.stats.Connections++
+	s.stats.Open++
+	s.stats.MaxOpen = max(s.stats.MaxOpen, s.stats.Open)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.stats.Open--
+		s.mu.Unlock()
+	}()
 	var stream string
 	var desc protoreflect.MessageDescriptor
 	for {
