@@ -35,27 +35,8 @@ func TestReferenceLoopMatchesCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
-	paths, err := filepath.Glob(filepath.Join(o.OutputDirectory, "bq", schemas.TableEvents, "*.json"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no events files: %v", err)
-	}
-	for _, path := range paths {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 8<<20)
-		for sc.Scan() {
-			var row struct {
-				EventID string `json:"event_id"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-				t.Fatal(err)
-			}
-			got[row.EventID] = true
-		}
-		f.Close()
+	for _, row := range readTable(t, o.OutputDirectory, schemas.TableEvents) {
+		got[row["event_id"].(string)] = true
 	}
 	ref, err := enrich.LoadReference(context.Background(), o.ProductCatalog, o.CurrencyRates)
 	if err != nil {
@@ -68,4 +49,34 @@ func TestReferenceLoopMatchesCore(t *testing.T) {
 	if diff := cmp.Diff(want.Events, got); diff != "" {
 		t.Errorf("events table differs from the plain-Go loop (-loop +core):\n%s", diff)
 	}
+}
+
+// readTable reads the NDJSON rows the core's local sink wrote for table under dir.
+func readTable(t *testing.T, dir, table string) []map[string]any {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "bq", table, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 8<<20)
+		for sc.Scan() {
+			var row map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			rows = append(rows, row)
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rows
 }
