@@ -16,7 +16,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/internal/armed"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -55,11 +54,7 @@ type detectFn struct {
 	multiplier                     *big.Rat
 	out, late, duplicates, expired telemetry.Counter
 	requests                       telemetry.Counter // state and timer calls, telemetry.StateRequests
-	armed                          armed.Timers      // evaluation timers set in this bundle
 }
-
-// StartBundle forgets the timers the last bundle set.
-func (fn *detectFn) StartBundle(_ func(beam.EventTime, schemas.FraudAlert)) { fn.armed.Reset() }
 
 func (fn *detectFn) Setup() {
 	fn.multiplier = new(big.Rat).SetFloat64(fn.AnomalyMultiplier) // exact: M is compared, not rounded
@@ -77,12 +72,9 @@ func (fn *detectFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 	if err := fn.Pending.Add(sp, p); err != nil {
 		return fmt.Errorf("fraud: buffering purchase %q of user %q: %w", p.EventID, user, err)
 	}
-	// The tag names the time, so a second Set of it in the bundle is a no-op: skip it.
 	due := roundUp(p.At+int64(fn.AllowedLateness), int64(evalGranularity))
-	if tag, at := "e"+strconv.FormatInt(due/int64(time.Millisecond), 10), time.Unix(0, due); fn.armed.Need(user, tag, at) {
-		fn.requests.Inc(ctx, 1)
-		fn.Timer.Set(tp, at, timers.WithTag(tag))
-	}
+	fn.requests.Inc(ctx, 1)
+	fn.Timer.Set(tp, time.Unix(0, due), timers.WithTag("e"+strconv.FormatInt(due/int64(time.Millisecond), 10)))
 	return nil
 }
 
@@ -92,7 +84,6 @@ func (fn *detectFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 // SDK passes it the hold, not the firing time.
 func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, user string,
 	tc timers.Context, emit func(beam.EventTime, schemas.FraudAlert)) error {
-	fn.armed.Fired(user, tc.Tag)
 	fn.requests.Inc(ctx, 1)
 	pending, _, err := fn.Pending.Read(sp)
 	if err != nil {

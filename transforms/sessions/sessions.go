@@ -63,7 +63,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/internal/armed"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -236,11 +235,7 @@ type sessionFn struct {
 
 	out, late, duplicates telemetry.Counter
 	requests              telemetry.Counter // state and timer calls, telemetry.StateRequests
-	armed                 armed.Timers      // timers set in this bundle
 }
-
-// StartBundle forgets the timers the last bundle set.
-func (fn *sessionFn) StartBundle(_ func(beam.EventTime, schemas.UserSession)) { fn.armed.Reset() }
 
 func (fn *sessionFn) Setup() {
 	fn.out = telemetry.NewCounter("sessions.out")
@@ -256,18 +251,14 @@ func (fn *sessionFn) ProcessElement(ctx context.Context, sp state.Provider, tp t
 	if err := fn.Incoming.Add(sp, e); err != nil {
 		return fmt.Errorf("sessions: buffering an event of user %q: %w", user, err)
 	}
-	// One Set per user and bucket in a bundle: the latest (see transforms/internal/armed).
-	if tag, at := fn.bucketTag(e.At), timerTime(e.At+int64(fn.Gap)); fn.armed.Need(user, tag, at) {
-		fn.requests.Inc(ctx, 1)
-		fn.Timer.Set(tp, at, timers.WithTag(tag))
-	}
+	fn.requests.Inc(ctx, 1)
+	fn.Timer.Set(tp, timerTime(e.At+int64(fn.Gap)), timers.WithTag(fn.bucketTag(e.At)))
 	return nil
 }
 
 // OnTimer emits from either timer at the timer's time, the output timestamp it holds.
 func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, user string,
-	tc timers.Context, emit func(beam.EventTime, schemas.UserSession)) error {
-	fn.armed.Fired(user, tc.Tag)
+	_ timers.Context, emit func(beam.EventTime, schemas.UserSession)) error {
 	fn.requests.Inc(ctx, 1)
 	incoming, _, err := fn.Incoming.Read(sp)
 	if err != nil {
@@ -296,7 +287,6 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 			}
 			fn.requests.Inc(ctx, 1)
 			fn.Timer.Set(tp, timerTime(end), timers.WithTag(tag))
-			fn.armed.Record(user, tag, timerTime(end))
 			kept = append(kept, *s)
 			continue
 		}
