@@ -12,7 +12,7 @@ import (
 // 20,000 events (two source rounds; one round never split) through the core on Prism must
 // drain, every table written, before a generous deadline. With Prism's dynamic splits on
 // (Spec.PrismSplits), Prism split bundles of the stateful stages that carried timers
-// ("Unexpected split on a bundle with timers", apache/beam#35771) and, in 3 of 3 runs at this
+// ("Unexpected split on a bundle with timers", apache/beam#35771) and, in 2 of 2 runs at this
 // size, the SDK's bundles then waited for input that never came while Prism spun in
 // stage.Execute: the job never finished. The deadline bounds a stall, not the speed.
 func TestBurstDrains(t *testing.T) {
