@@ -40,6 +40,8 @@ type Spec struct {
 	// PrismSplits keeps Prism's dynamic splits on (runner.NoPrismSplits turns them off), to
 	// reproduce the burst stall of apache/beam#35771.
 	PrismSplits bool `json:",omitempty"`
+	// Start fixes the generator's start (a test's input); zero is the time of the run.
+	Start time.Time `json:"-"`
 }
 
 // Generator is the input of a run: the local mode's shares of malformed, duplicate and late
@@ -82,7 +84,11 @@ func DefaultOptions(dir string) (streaming.Options, error) {
 
 // RunCore runs streaming.Core on the in-memory source on Prism and returns its metrics.
 func RunCore(ctx context.Context, sp Spec, o streaming.Options) (Result, error) {
-	gen := sp.Generator(time.Now().UTC())
+	start := sp.Start
+	if start.IsZero() {
+		start = time.Now().UTC()
+	}
+	gen := sp.Generator(start)
 	if err := gen.Validate(); err != nil {
 		return Result{}, err
 	}
