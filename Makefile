@@ -21,8 +21,9 @@ run:
 UI ?=
 UI_JOB_PORT ?= 8073
 UI_WEB_PORT ?= 8074
+# prism_disable_sdf_split: Prism's splits of timer bundles stall bursts (README, Known limitations).
 UI_FLAGS = --runner=universal --endpoint=localhost:$(UI_JOB_PORT) --environment_type=LOOPBACK \
-	--job_name=tributary-streaming-$(shell date -u +%Y%m%d-%H%M%S)
+	--experiments=prism_disable_sdf_split --job_name=tributary-streaming-$(shell date -u +%Y%m%d-%H%M%S)
 ui:
 	$(GO) run github.com/apache/beam/sdks/v2/go/cmd/prism --job_port=$(UI_JOB_PORT) --web_port=$(UI_WEB_PORT)
 

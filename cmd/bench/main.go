@@ -41,6 +41,7 @@ var (
 	n     = flag.Int64("n", 0, "internal: the child's event count")
 	seed  = flag.Int64("seed", 1, "generator seed")
 	prof  = flag.String("cpuprofile", "", "with -child: write the child's CPU profile here")
+	split = flag.Bool("prismSplits", false, "keep Prism's dynamic splits on (they stall bursts, apache/beam#35771)")
 )
 
 func main() {
@@ -85,7 +86,7 @@ func main() {
 }
 
 func runChild() int {
-	sp := bench.Spec{Mode: bench.Mode(*mode), Events: *n, Rate: *rate, Seed: *seed}
+	sp := bench.Spec{Mode: bench.Mode(*mode), Events: *n, Rate: *rate, Seed: *seed, PrismSplits: *split}
 	var r bench.Result
 	var err error
 	if *prof != "" {
@@ -134,7 +135,8 @@ func runParent(kind, m string, size int64) bench.Result {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-child="+kind, "-mode="+m, "-n="+strconv.FormatInt(size, 10),
-		"-rate="+strconv.FormatFloat(*rate, 'f', -1, 64), "-seed="+strconv.FormatInt(*seed, 10))
+		"-rate="+strconv.FormatFloat(*rate, 'f', -1, 64), "-seed="+strconv.FormatInt(*seed, 10),
+		"-prismSplits="+strconv.FormatBool(*split))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, nil
 	if err := cmd.Start(); err != nil {

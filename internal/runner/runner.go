@@ -39,6 +39,8 @@ var once sync.Once
 // runner is deprecated, batch-only and runs no splittable DoFn (the Pub/Sub source panics in it),
 // so --runner=direct runs on Prism, its successor, with one log line saying so. Calling Resolve
 // again returns the same name and logs nothing more.
+//
+// On Prism it also turns off Prism's runner-initiated splits (NoPrismSplits).
 func Resolve() string {
 	r := Name(*runners.Runner)
 	if r == Direct {
@@ -46,9 +48,38 @@ func Resolve() string {
 			slog.Info("--runner=direct: the Go SDK's direct runner is deprecated and runs no streaming source; running on Prism, its successor")
 		})
 		*runners.Runner = Prism
-		return Prism
+		r = Prism
+	}
+	if r == Prism {
+		NoPrismSplits()
 	}
 	return r
+}
+
+// PrismNoSplitExperiment turns off Prism's dynamic splits of every stage
+// (runners/prism/internal/execute.go reads it into engine.Config.EnableSDFSplit, which
+// stage.go checks for all stages, not only splittable DoFns).
+const PrismNoSplitExperiment = "prism_disable_sdf_split"
+
+// NoPrismSplits adds PrismNoSplitExperiment to Beam's --experiments (once). Prism v2.77 splits
+// the bundles of stateful stages too, and a split bundle that carries timers is cut at the
+// SDK's data index in a list that interleaves data and timers
+// (engine/elementmanager.go splitBundle, "Unexpected split on a bundle with timers",
+// apache/beam#35771): elements are processed twice and, under a burst, bundles of the
+// stateful stages wait for input that never comes while Prism spins in stage.Execute, so the
+// job never drains. The sources checkpoint themselves (the Pub/Sub reader every round, the
+// bench source every 10,000 messages), so nothing needs Prism's splits.
+func NoPrismSplits() {
+	for _, e := range jobopts.GetExperiments() {
+		if e == PrismNoSplitExperiment {
+			return
+		}
+	}
+	if *jobopts.Experiments == "" {
+		*jobopts.Experiments = PrismNoSplitExperiment
+		return
+	}
+	*jobopts.Experiments += "," + PrismNoSplitExperiment
 }
 
 // Name is the canonical name of a --runner value (Prism for the empty default); an unknown

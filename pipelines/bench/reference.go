@@ -3,22 +3,28 @@ package bench
 import (
 	"context"
 	"iter"
+	"math/big"
 	"time"
 
 	"github.com/tributary-dev/tributary/internal/generate"
+	"github.com/tributary-dev/tributary/pipelines/streaming"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/decode"
 	"github.com/tributary-dev/tributary/transforms/dedup"
 	"github.com/tributary-dev/tributary/transforms/enrich"
+	"github.com/tributary-dev/tributary/transforms/fraud"
 )
 
-// Reference is the plain-Go loop's output: the events table by event id, and the per-window,
-// per-product counts of the product_metrics table.
+// Reference is the plain-Go loop's output, in the shape of the core's tables: the events
+// table by event id, the final product_metrics counts, the final user_sessions, the
+// fraud_alerts by alert_id and the dead letters.
 type Reference struct {
-	Events  map[string]bool            // event ids written to the events table
-	Metrics map[MetricKey]ProductTotal // product_metrics, summed over panes
-	Users   map[string]userTotal       // the sessions' and fraud rules' running state
-	Dead    int64
+	Events   map[string]bool               // event ids written to the events table
+	Metrics  map[MetricKey]ProductTotal    // product_metrics: the last (accumulating) pane
+	Sessions map[string][]SessionTotal     // user_sessions: each user's final sessions, by start
+	Alerts   map[string]string             // fraud_alerts: alert_id -> rule
+	Dead     int64                         // dead_letters rows
+	users    map[MetricKey]map[string]bool // distinct users per product window
 }
 
 // MetricKey is a product_metrics row's key.
@@ -29,21 +35,54 @@ type MetricKey struct {
 
 // ProductTotal is a product_metrics row's counts.
 type ProductTotal struct {
-	Events, Purchases int64
+	Views, Carts, Purchases, Refunds, DistinctUsers int64
 }
 
-type userTotal struct {
-	sessionStart, last time.Time
-	sessions           int64
-	purchases          []time.Time // within the velocity window
-	alerts             int64
+// SessionTotal is a final user_sessions row's start, end and event count.
+type SessionTotal struct {
+	Start, End time.Time
+	Events     int64
 }
 
-// ReferenceLoop does the core's work in plain Go on the same messages: decode (decode.Parse),
-// dedup by event id over the horizon (a map, evicted as the clock passes), enrich
-// (enrich.Reference), one-minute product windows, session gaps per user and the velocity rule.
-func ReferenceLoop(msgs iter.Seq2[int64, schemas.Message], ref *enrich.Reference, window, gap, velocityWindow time.Duration, velocityCount int) Reference {
-	out := Reference{Events: map[string]bool{}, Metrics: map[MetricKey]ProductTotal{}, Users: map[string]userTotal{}}
+// LoopConfig is what the loop needs of the core's options.
+type LoopConfig struct {
+	Window, Gap, LateBudget            time.Duration
+	VelocityWindow, StateTTL           time.Duration
+	VelocityCount, AnomalyMinPurchases int
+	AnomalyMultiplier                  float64
+	TimestampAttribute                 string
+}
+
+// LoopConfigOf takes the loop's settings from the pipeline's options.
+func LoopConfigOf(o streaming.Options) LoopConfig {
+	return LoopConfig{Window: o.WindowDuration, Gap: o.SessionGap, LateBudget: o.MaxOutOfOrderness + o.AllowedLateness,
+		VelocityWindow: o.FraudVelocityWindow, StateTTL: o.FraudStateTTL, VelocityCount: int(o.FraudVelocityCount),
+		AnomalyMinPurchases: int(o.FraudAnomalyMinPurchases), AnomalyMultiplier: o.FraudAnomalyMultiplier,
+		TimestampAttribute: o.TimestampAttribute}
+}
+
+// user is one user's running session and fraud state in the loop.
+type user struct {
+	sessions []SessionTotal
+	recent   []schemas.AlertPurchase // purchases within the velocity window
+	last     time.Time               // the last purchase evaluated
+	disarmed bool
+	usdCount int64
+	usdSum   *big.Int
+}
+
+// ReferenceLoop does the core's work in plain Go on the same messages, in arrival order: decode
+// (decode.Parse, decode's lateness rule), dedup by event id over the horizon (a map, evicted as
+// the clock passes), enrich (enrich.Reference), per-window product counts, a session gap per user
+// and both fraud rules. It is exact for input whose on-time events arrive in event-time order,
+// as the bench source's do (late events are kept out of the windowed, session and fraud
+// tables by decode's rule): out-of-order input would need the sessions' merging and the
+// detector's evaluation order, which the loop leaves out.
+func ReferenceLoop(msgs iter.Seq2[int64, schemas.Message], ref *enrich.Reference, cfg LoopConfig) Reference {
+	out := Reference{Events: map[string]bool{}, Metrics: map[MetricKey]ProductTotal{}, Sessions: map[string][]SessionTotal{},
+		Alerts: map[string]string{}, users: map[MetricKey]map[string]bool{}}
+	users := map[string]*user{}
+	multiplier := new(big.Rat).SetFloat64(cfg.AnomalyMultiplier)
 	seen := map[string]time.Time{} // event id -> expiry
 	var lastEvict time.Time
 	for _, m := range msgs {
@@ -67,36 +106,103 @@ func ReferenceLoop(msgs iter.Seq2[int64, schemas.Message], ref *enrich.Reference
 		seen[e.EventID] = maxTime(e.EventTime, m.PublishTime).Add(dedup.DefaultHorizon)
 		ref.Apply(&e)
 		out.Events[e.EventID] = true
+		if elementTime(m, cfg.TimestampAttribute).UnixMilli()-e.EventTime.UnixMilli() > cfg.LateBudget.Milliseconds() {
+			continue // decode marks it Late: in events only
+		}
 		if e.ProductID != "" {
-			k := MetricKey{e.EventTime.Truncate(window), e.ProductID}
-			t := out.Metrics[k]
-			t.Events++
-			if e.EventType == schemas.Purchase {
-				t.Purchases++
-			}
-			out.Metrics[k] = t
+			out.metric(e, cfg.Window)
 		}
-		u := out.Users[e.UserID]
-		if u.last.IsZero() || e.EventTime.Sub(u.last) > gap {
-			u.sessionStart = e.EventTime
-			u.sessions++
+		u := users[e.UserID]
+		if u == nil {
+			u = &user{usdSum: new(big.Int)}
+			users[e.UserID] = u
 		}
-		u.last = maxTime(u.last, e.EventTime)
+		if n := len(u.sessions); n == 0 || !e.EventTime.Before(u.sessions[n-1].End.Add(cfg.Gap)) {
+			u.sessions = append(u.sessions, SessionTotal{Start: e.EventTime})
+		}
+		sess := &u.sessions[len(u.sessions)-1]
+		sess.End, sess.Events = e.EventTime, sess.Events+1
 		if e.EventType == schemas.Purchase {
-			kept := u.purchases[:0]
-			for _, p := range u.purchases {
-				if e.EventTime.Sub(p) < velocityWindow {
-					kept = append(kept, p)
-				}
-			}
-			u.purchases = append(kept, e.EventTime)
-			if len(u.purchases) >= velocityCount {
-				u.alerts++
-			}
+			out.fraud(e, u, cfg, multiplier)
 		}
-		out.Users[e.UserID] = u
+	}
+	for id, u := range users {
+		out.Sessions[id] = u.sessions
+	}
+	for k, us := range out.users {
+		t := out.Metrics[k]
+		t.DistinctUsers = int64(len(us))
+		out.Metrics[k] = t
 	}
 	return out
+}
+
+func (out *Reference) metric(e schemas.Event, window time.Duration) {
+	ms, size := e.EventTime.UnixMilli(), window.Milliseconds()
+	k := MetricKey{time.UnixMilli(ms - ((ms%size)+size)%size).UTC(), e.ProductID}
+	t := out.Metrics[k]
+	switch e.EventType {
+	case schemas.PageView:
+		t.Views++
+	case schemas.AddToCart:
+		t.Carts++
+	case schemas.Purchase:
+		t.Purchases++
+	case schemas.Refund:
+		t.Refunds++
+	}
+	out.Metrics[k] = t
+	if out.users[k] == nil {
+		out.users[k] = map[string]bool{}
+	}
+	out.users[k][e.UserID] = true
+}
+
+// fraud applies the velocity and amount-anomaly rules of transforms/fraud to purchase e.
+func (out *Reference) fraud(e schemas.Event, u *user, cfg LoopConfig, multiplier *big.Rat) {
+	if !u.last.IsZero() && e.EventTime.Sub(u.last) >= cfg.StateTTL {
+		*u = user{sessions: u.sessions, usdSum: new(big.Int)}
+	}
+	u.last = e.EventTime
+	p := schemas.AlertPurchase{EventID: e.EventID, EventTime: e.EventTime.UTC(), AmountUSD: e.AmountUSD}
+	kept := u.recent[:0]
+	for _, q := range append(u.recent, p) {
+		if q.EventTime.After(e.EventTime.Add(-cfg.VelocityWindow)) {
+			kept = append(kept, q)
+		}
+	}
+	u.recent = kept
+	if len(u.recent) > cfg.VelocityCount {
+		if !u.disarmed {
+			out.Alerts[fraud.AlertID(e.UserID, schemas.RuleVelocity, u.recent)] = schemas.RuleVelocity
+			u.disarmed = true
+		}
+	} else {
+		u.disarmed = false
+	}
+	if e.AmountUSD == 0 && e.Amount != 0 {
+		return // currency unknown to enrich: counts for velocity only
+	}
+	if u.usdCount >= int64(cfg.AnomalyMinPurchases) {
+		lhs := new(big.Rat).SetInt(new(big.Int).Mul(big.NewInt(int64(e.AmountUSD)), big.NewInt(u.usdCount)))
+		if lhs.Cmp(new(big.Rat).Mul(multiplier, new(big.Rat).SetInt(u.usdSum))) > 0 {
+			out.Alerts[fraud.AlertID(e.UserID, schemas.RuleAmountAnomaly, []schemas.AlertPurchase{p})] = schemas.RuleAmountAnomaly
+		}
+	}
+	u.usdCount++
+	u.usdSum.Add(u.usdSum, big.NewInt(int64(e.AmountUSD)))
+}
+
+// elementTime is the element timestamp the source gives m: its timestamp attribute, else its
+// publish time.
+func elementTime(m schemas.Message, attr string) time.Time {
+	if attr == "" {
+		attr = generate.DefaultTimestampAttribute
+	}
+	if ts, err := time.Parse(time.RFC3339Nano, m.Attributes[attr]); err == nil {
+		return ts.Truncate(time.Millisecond)
+	}
+	return m.PublishTime
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -134,7 +240,7 @@ func RunReference(sp Spec) (Result, error) {
 	gen := sp.Generator(time.Now().UTC())
 	gen.Rate = 0 // the loop's cost, not the clock's: it does not wait for the pacing
 	return measure(sp, func() (map[string]int64, error) {
-		r := ReferenceLoop(Messages(gen), ref, o.WindowDuration, o.SessionGap, o.FraudVelocityWindow, int(o.FraudVelocityCount))
+		r := ReferenceLoop(Messages(gen), ref, LoopConfigOf(o))
 		return map[string]int64{"events.out": int64(len(r.Events))}, nil
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/internal/options"
+	"github.com/tributary-dev/tributary/internal/runner"
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
@@ -36,6 +37,11 @@ type Spec struct {
 	Events int64
 	Rate   float64 // steady only: messages per second
 	Seed   int64
+	// PrismSplits keeps Prism's dynamic splits on (runner.NoPrismSplits turns them off), to
+	// reproduce the burst stall of apache/beam#35771.
+	PrismSplits bool `json:",omitempty"`
+	// Start fixes the generator's start (a test's input); zero is the time of the run.
+	Start time.Time `json:"-"`
 }
 
 // Generator is the input of a run: the local mode's shares of malformed, duplicate and late
@@ -78,9 +84,16 @@ func DefaultOptions(dir string) (streaming.Options, error) {
 
 // RunCore runs streaming.Core on the in-memory source on Prism and returns its metrics.
 func RunCore(ctx context.Context, sp Spec, o streaming.Options) (Result, error) {
-	gen := sp.Generator(time.Now().UTC())
+	start := sp.Start
+	if start.IsZero() {
+		start = time.Now().UTC()
+	}
+	gen := sp.Generator(start)
 	if err := gen.Validate(); err != nil {
 		return Result{}, err
+	}
+	if !sp.PrismSplits {
+		runner.NoPrismSplits()
 	}
 	p, s := beam.NewPipelineWithRoot()
 	streaming.Core(s, Source(s, gen), streaming.Config{Options: o, Start: time.Now()})
