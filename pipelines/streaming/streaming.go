@@ -43,6 +43,9 @@ type Config struct {
 	// RunID goes into archive file names, so a relaunched job never meets its predecessor's
 	// files; fixed for the life of a job (empty: names without it).
 	RunID string
+	// Backfill marks a backfill's writes: BigQuery changes of class bigquery.SequenceBackfill,
+	// ordered after the streaming rows they correct.
+	Backfill bool
 }
 
 // Outputs are the pipeline's main collections, for tests and callers that add steps.
@@ -192,7 +195,7 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	table := func(name string) bigquery.Config {
 		return bigquery.Config{Project: project, Dataset: dataset, Table: name, Endpoint: o.BigQueryEndpoint,
 			Insecure: o.BigQueryInsecure, RESTEndpoint: o.BigQueryRestEndpoint, CreateTables: o.CreateTables,
-			CDC: true, RunSequence: start.UnixMicro(), RunStart: start, RunID: cfg.RunID}
+			CDC: true, RunSequence: start.UnixMicro(), RunStart: start, RunID: cfg.RunID, Backfill: cfg.Backfill}
 	}
 	events := table(schemas.TableEvents)
 	events.RecordLag = true
