@@ -49,6 +49,9 @@ type Spec struct {
 	Param     string // Flex Template paramType; empty means TEXT
 	Required  Requirement
 	Templated bool // false for template:"-" (local-run-only) options
+	// Module is false for terraform:"-": a template parameter the Terraform module sets itself
+	// (the scheduler's relative range), so it has no variable.
+	Module bool
 }
 
 // OptionalInTemplate reports whether a template launch may omit the option.
@@ -155,6 +158,7 @@ func parseField(sf reflect.StructField, name string) (field, error) {
 			Param:     tag.Get("param"),
 			Required:  Requirement(tag.Get("required")),
 			Templated: tag.Get("template") != "-",
+			Module:    tag.Get("terraform") != "-",
 		},
 		index: sf.Index,
 	}

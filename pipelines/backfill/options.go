@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,10 +29,10 @@ const (
 // templates/backfill/metadata.json, README's backfill parameter table and the Terraform
 // variables of terraform/modules/scheduler: after changing it, run make generate.
 type Options struct {
-	Archive string `flag:"archive" default:"out/archive" group:"Range" label:"Archive" help:"The streaming job's archive to replay: gs://bucket/path/archive or (on Prism) a local path, the archive/ folder under the streaming job's --outputDirectory. The default is the archive of a local streaming run (make run)." example:"gs://my-bucket/tributary/archive"`
-	From    string `flag:"from" group:"Range" label:"From" help:"Start of the event-time range to replay, inclusive: a whole hour in RFC 3339 (2026-01-31T00:00:00Z), or a negative duration before the launch (-24h), truncated to the hour. Leave empty with --range." example:"2026-01-31T00:00:00Z" regex:"^(-[0-9hms.]+|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00:00(\\.0+)?(Z|[+-][0-9]{2}:[0-9]{2}))$"`
-	To      string `flag:"to" group:"Range" label:"To" help:"End of the event-time range, exclusive, in the form of --from; empty is the launch time truncated to the hour." example:"2026-02-01T00:00:00Z" regex:"^(-[0-9hms.]+|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00:00(\\.0+)?(Z|[+-][0-9]{2}:[0-9]{2}))$"`
-	Range   string `flag:"range" group:"Range" label:"Relative range" help:"A range resolved at launch, for schedulers whose launch request is fixed: previous-day (yesterday 00:00 to today 00:00 UTC) or previous-hour. Not with --from or --to." example:"previous-day" regex:"^(previous-day|previous-hour)$"`
+	Archive string `flag:"archive" default:"out/archive" required:"template" group:"Range" label:"Archive" help:"The streaming job's archive to replay: gs://bucket/path/archive or (on Prism) a local path, the archive/ folder under the streaming job's --outputDirectory. The default is the archive of a local streaming run (make run)." example:"gs://my-bucket/tributary/archive"`
+	From    string `flag:"from" terraform:"-" group:"Range" label:"From" help:"Start of the event-time range to replay, inclusive: a whole hour in RFC 3339 (2026-01-31T00:00:00Z), or a negative duration before the launch (-24h), truncated to the hour. Leave empty with --range." example:"2026-01-31T00:00:00Z" regex:"^(-[0-9hms.]+|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00:00(\\.0+)?(Z|[+-][0-9]{2}:[0-9]{2}))$"`
+	To      string `flag:"to" terraform:"-" group:"Range" label:"To" help:"End of the event-time range, exclusive, in the form of --from; empty is the launch time truncated to the hour." example:"2026-02-01T00:00:00Z" regex:"^(-[0-9hms.]+|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00:00(\\.0+)?(Z|[+-][0-9]{2}:[0-9]{2}))$"`
+	Range   string `flag:"range" terraform:"-" group:"Range" label:"Relative range" help:"A range resolved at launch, for schedulers whose launch request is fixed: previous-day (yesterday 00:00 to today 00:00 UTC) or previous-hour. Not with --from or --to." example:"previous-day" regex:"^(previous-day|previous-hour)$"`
 	// ArchiveLateness: the streaming job archives a message under its publish time, so an event
 	// of the range can sit in a partition after --to. The streaming job takes an event into its
 	// windows until the watermark (the newest event time less --maxOutOfOrderness, held for the
@@ -156,10 +157,27 @@ var artefacts = options.Artefacts{
 	ReadmePath:    "README.md",
 	ReadmeBegin:   "<!-- BEGIN GENERATED: backfill parameters (make generate) -->",
 	ReadmeEnd:     "<!-- END GENERATED: backfill parameters -->",
+	// README holds the streaming table too: start from its wanted content.
+	ReadmeBase: func(root string) ([]byte, error) {
+		files, err := streaming.GeneratedFiles(root)
+		if err != nil {
+			return nil, err
+		}
+		return files[filepath.Join(root, "README.md")], nil
+	},
 }
 
 // GeneratedFiles returns the wanted content of every file generated from Options, keyed by its
 // path under root (the repository root). cmd/gendocs writes them; a test checks them.
 func GeneratedFiles(root string) (map[string][]byte, error) {
 	return artefacts.Files(root)
+}
+
+// validateArchive is the rule of --archive: the archive/ folder the streaming job writes.
+func validateArchive(archiveDir string) string {
+	d := strings.TrimSuffix(archiveDir, "/")
+	if d != "archive" && !strings.HasSuffix(d, "/archive") {
+		return fmt.Sprintf("%q must be the archive/ folder under the streaming job's --outputDirectory (…/archive)", archiveDir)
+	}
+	return ""
 }
