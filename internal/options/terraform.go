@@ -26,7 +26,7 @@ func TerraformVariables(pipeline string, specs []Spec) ([]byte, error) {
 	var names, vars []string
 	seen := map[string]string{}
 	for _, s := range specs {
-		if !s.Templated || !s.Module {
+		if !s.Templated || s.NoVariable {
 			continue
 		}
 		v := SnakeCase(s.Name)
