@@ -35,7 +35,7 @@ func TestReferenceLoopMatchesCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
-	paths, err := filepath.Glob(filepath.Join(o.OutputDirectory, "bq", schemas.TableEvents, "*.json"))
+	paths, err := filepath.Glob(filepath.Join(o.OutputDirectory, "bq", schemas.TableEvents, "dt=*", "hr=*", "part-*.json"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no events files: %v", err)
 	}
