@@ -97,13 +97,18 @@ func (f *alertsInRange) ProcessElement(ctx context.Context, a schemas.FraudAlert
 	}
 }
 
-// deadLettersInRange keeps the dead letters whose element timestamp is in the range: the event
-// time of a message that had a valid timestamp attribute or decoded, the publish time of one
-// that had none or an invalid one (the timestamp the streaming source gave it).
+// deadLettersInRange keeps the dead letters whose message was published in the range: a dead
+// letter may have no event time (undecodable), and publish_time is the dead_letters table's
+// membership column (bigquery.Layout.Member), so each belongs to exactly one range. One
+// without a publish time (none in the archive) goes by its element timestamp.
 type deadLettersInRange struct{ filter }
 
 func (f *deadLettersInRange) ProcessElement(ctx context.Context, ts beam.EventTime, d schemas.DeadLetter, emit func(schemas.DeadLetter)) {
-	if f.keep(ctx, ts.ToTime()) {
+	t := d.PublishTime
+	if t.IsZero() {
+		t = ts.ToTime()
+	}
+	if f.keep(ctx, t) {
 		emit(d)
 	}
 }
@@ -120,8 +125,8 @@ func (f *countReplayed) ProcessElement(ctx context.Context, m schemas.Message, e
 }
 
 // InRange keeps the rows of p that belong to [from, to): windows by window_start, sessions by
-// session_start, alerts by detected_at, events by event time and dead letters by their
-// element timestamp (see deadLettersInRange). Processed -> Processed.
+// session_start, alerts by detected_at, events by event time and dead letters by publish time
+// (see deadLettersInRange): each table's bigquery.Layout.Member. Processed -> Processed.
 func InRange(s beam.Scope, p streaming.Processed, from, to time.Time) streaming.Processed {
 	s = s.Scope("backfill.InRange")
 	f := filter{Span: spanOf(from, to)}

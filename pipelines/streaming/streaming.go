@@ -46,6 +46,9 @@ type Config struct {
 	// Backfill marks a backfill's writes: BigQuery changes of class bigquery.SequenceBackfill,
 	// ordered after the streaming rows they correct.
 	Backfill bool
+	// Replace is a backfill's range: its NDJSON tables replace the rows of that range
+	// (bigquery.FilesConfig.Replace). Nil appends.
+	Replace *bigquery.Range
 }
 
 // Outputs are the pipeline's main collections, for tests and callers that add steps.
@@ -146,7 +149,7 @@ func Write(s beam.Scope, p Processed, cfg Config) Outputs {
 	if o.OutputDataset == "" {
 		writeFiles := func(rows beam.PCollection, table string) {
 			bigquery.WriteFiles(s, rows, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: table,
-				RecordLag: table == schemas.TableEvents})
+				RecordLag: table == schemas.TableEvents, Replace: cfg.Replace})
 		}
 		writeFiles(events, schemas.TableEvents)
 		writeFiles(metrics, schemas.TableProductMetrics)
@@ -154,7 +157,7 @@ func Write(s beam.Scope, p Processed, cfg Config) Outputs {
 		writeFiles(userSessions, schemas.TableUserSessions)
 		writeFiles(alerts, schemas.TableFraudAlerts)
 		sinks.Table = func(s beam.Scope, dl beam.PCollection) beam.PCollection {
-			bigquery.WriteFiles(s, deadletter.Rows(s, dl), bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
+			bigquery.WriteFiles(s, deadletter.Rows(s, dl), bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters, Replace: cfg.Replace})
 			return beam.PCollection{} // a failed file write fails its bundle
 		}
 	} else {
