@@ -176,7 +176,7 @@ const readAttempts = 4
 // file is gone, the hour folder is listed and read again.
 func eachLivePartition(ctx context.Context, st *files.Store, root, table string, fn func(dir string, names []string) error) error {
 	tableDir := TableDir(root, table)
-	names, err := st.List(ctx, tableDir)
+	names, err := st.ListTree(ctx, tableDir)
 	if err != nil {
 		return fmt.Errorf("table %s: %w", table, err)
 	}
@@ -217,7 +217,7 @@ func eachLivePartition(ctx context.Context, st *files.Store, root, table string,
 			if !errors.Is(err, fs.ErrNotExist) || attempt == readAttempts {
 				return fmt.Errorf("table %s: %w", table, err)
 			}
-			if listing, err = st.List(ctx, dir); err != nil {
+			if listing, err = st.ListTree(ctx, dir); err != nil {
 				return fmt.Errorf("table %s: %w", table, err)
 			}
 		}

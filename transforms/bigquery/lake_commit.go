@@ -118,7 +118,7 @@ func (fn *commitFn) ProcessElement(ctx context.Context, names []string, emit fun
 
 func (fn *commitFn) commitHour(ctx context.Context, hour time.Time, live []string) (string, error) {
 	dir := HourDir(fn.Directory, fn.Table, hour)
-	listing, err := fn.store.List(ctx, dir)
+	listing, err := fn.store.ListTree(ctx, dir)
 	if err != nil {
 		return "", err
 	}

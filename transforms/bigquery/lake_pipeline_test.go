@@ -104,7 +104,7 @@ func checkEveryFileListed(t *testing.T, root string, rng Range) {
 	defer st.Close()
 	for _, h := range rng.Hours() {
 		dir := HourDir(root, schemas.TableEvents, h)
-		names, err := st.List(ctx, dir)
+		names, err := st.ListTree(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
 		}

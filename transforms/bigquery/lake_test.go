@@ -124,7 +124,7 @@ func lakeFiles(t *testing.T, root string) map[string]string {
 	}
 	defer st.Close()
 	dir := TableDir(root, schemas.TableEvents)
-	names, err := st.List(ctx, dir)
+	names, err := st.ListTree(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

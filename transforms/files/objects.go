@@ -15,10 +15,10 @@ import (
 	"google.golang.org/api/iterator"
 )
 
-// List returns the slash-separated names, relative to dir, of every file under dir (a local
+// ListTree returns the slash-separated names, relative to dir, of every file under dir (a local
 // directory or gs://bucket/path), sorted; none if dir does not exist. Local temporary files
 // (".tmp-" names, a write in flight or abandoned) are left out.
-func (s *Store) List(ctx context.Context, dir string) ([]string, error) {
+func (s *Store) ListTree(ctx context.Context, dir string) ([]string, error) {
 	if isGCS(dir) != isGCS(s.prefix) {
 		return nil, fmt.Errorf("%s: not in the store of %s", dir, s.prefix)
 	}
