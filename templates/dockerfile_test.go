@@ -195,3 +195,31 @@ func runBuild(t *testing.T, file string, in instruction) string {
 	}
 	return out
 }
+
+// TestEveryPipelineHasATemplate: each pipeline with a command (pipelines/*/cmd) has templates/<pipeline>/ with its generated metadata.json and a Dockerfile that
+// builds that pipeline's command.
+func TestEveryPipelineHasATemplate(t *testing.T) {
+	cmds, err := filepath.Glob(filepath.Join("..", "pipelines", "*", "cmd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, cmd := range cmds {
+		pipeline := filepath.Base(filepath.Dir(cmd))
+		found++
+		if _, err := os.Stat(filepath.Join(pipeline, "metadata.json")); err != nil {
+			t.Errorf("templates/%s/metadata.json: %v (make generate)", pipeline, err)
+		}
+		data, err := os.ReadFile(filepath.Join(pipeline, "Dockerfile"))
+		if err != nil {
+			t.Errorf("templates/%s/Dockerfile: %v", pipeline, err)
+			continue
+		}
+		if !strings.Contains(string(data), "./pipelines/"+pipeline+"/cmd") {
+			t.Errorf("templates/%s/Dockerfile does not build ./pipelines/%s/cmd", pipeline, pipeline)
+		}
+	}
+	if found < 2 {
+		t.Errorf("found %d deployable pipelines, want streaming and backfill", found)
+	}
+}

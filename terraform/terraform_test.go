@@ -342,17 +342,21 @@ func TestStreamingTemplateParameters(t *testing.T) {
 	}
 }
 
-// TestBackfillSchedule: the scheduler launches the backfill template (the backfill helper's
-// templates/backfill/metadata.json) with the relative range, on a UTC schedule, and the example
-// passes only parameters the template declares.
+// TestBackfillSchedule: the scheduler launches the backfill template with the relative range, on
+// a UTC schedule, every other parameter from its generated variable, and the example passes only
+// the module's variables.
 func TestBackfillSchedule(t *testing.T) {
 	mod := parseDir(t, filepath.Join("modules", "scheduler"))
 	job := one(t, mod, "resource", "google_cloud_scheduler_job")
 	if got := stringAttr(job.body, "time_zone"); got != "Etc/UTC" {
 		t.Errorf("scheduler time_zone %q, want Etc/UTC (the range is a UTC day)", got)
 	}
-	loc := one(t, mod, "locals")
-	merged := objectKeys(t, mod, loc.body.Attributes["parameters"].Expr)
+	var merged map[string]hclsyntax.Expression
+	for _, loc := range find(mod, "locals") {
+		if a, ok := loc.body.Attributes["parameters"]; ok {
+			merged = objectKeys(t, mod, a.Expr)
+		}
+	}
 	if v, diags := merged["range"].Value(nil); diags.HasErrors() || v.AsString() != "previous-day" {
 		t.Errorf("the scheduler does not launch range=previous-day")
 	}
@@ -363,35 +367,52 @@ func TestBackfillSchedule(t *testing.T) {
 		t.Error("the scheduler does not call flexTemplates:launch")
 	}
 
+	// Every backfill parameter but the range (the module's) has a generated variable passed as
+	// itself; the example passes only the module's variables and every required parameter.
+	params, ok := templateParameters(t, "backfill")
+	if !ok {
+		t.Fatal("templates/backfill/metadata.json is missing")
+	}
+	for _, p := range params {
+		v := options.SnakeCase(p.Name)
+		switch p.Name {
+		case "from", "to", "range":
+			if len(find(mod, "variable", v)) != 0 {
+				t.Errorf("the scheduler declares a variable %q: the module sets the range itself", v)
+			}
+			continue
+		}
+		if len(find(mod, "variable", v)) != 1 {
+			t.Errorf("backfill parameter %s has no variable %q", p.Name, v)
+		}
+		if got := traversal(merged[p.Name]); got != "var."+v {
+			t.Errorf("backfill parameter %s is passed %q, want var.%s", p.Name, got, v)
+		}
+	}
 	root := parseDir(t, filepath.Join("environments", "example"))
 	call := one(t, root, "module", "backfill")
 	if got := stringAttr(call.body, "source"); got != "../../modules/scheduler" {
 		t.Fatalf("module backfill has source %q", got)
 	}
-	given := objectKeys(t, root, call.body.Attributes["parameters"].Expr)
-	given["range"] = nil
-	for _, want := range []string{"archive", "outputDataset", "productCatalog", "currencyRates"} {
-		if _, ok := given[want]; !ok {
-			t.Errorf("the example's backfill does not pass %s", want)
+	for name := range call.body.Attributes {
+		switch name {
+		case "source", "depends_on", "providers", "count", "for_each":
+			continue
+		}
+		if len(find(mod, "variable", name)) != 1 {
+			t.Errorf("environments/example passes %s, which the scheduler module does not declare", name)
 		}
 	}
-	params, ok := templateParameters(t, "backfill")
-	if !ok {
-		t.Log("templates/backfill/metadata.json not there yet: parameter names not checked against it")
-		return
-	}
-	declared := map[string]bool{}
 	for _, p := range params {
-		declared[p.Name] = true
-		if !p.IsOptional && p.Name != "from" && p.Name != "to" {
-			if _, ok := given[p.Name]; !ok {
+		if !p.IsOptional {
+			if _, ok := call.body.Attributes[options.SnakeCase(p.Name)]; !ok {
 				t.Errorf("required backfill parameter %s is not passed", p.Name)
 			}
 		}
 	}
-	for name := range given {
-		if !declared[name] {
-			t.Errorf("the example passes backfill parameter %s, which templates/backfill/metadata.json does not declare", name)
+	for _, want := range []string{"archive", "output_dataset", "product_catalog", "currency_rates"} {
+		if _, ok := call.body.Attributes[want]; !ok {
+			t.Errorf("the example's backfill does not pass %s", want)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/tributary-dev/tributary/pipelines/backfill"
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 	"github.com/tributary-dev/tributary/transforms/bigquery"
 )
@@ -21,6 +22,7 @@ import (
 // generators lists every pipeline with generated files.
 var generators = []func(root string) (map[string][]byte, error){
 	streaming.GeneratedFiles,
+	backfill.GeneratedFiles,
 	bigquery.GeneratedFiles,
 }
 
@@ -50,7 +52,9 @@ func run(root string, check bool) (int, error) {
 			return 0, err
 		}
 		for p, b := range out {
-			if _, dup := files[p]; dup {
+			// The backfill's README is built on the streaming one's (options.Artefacts.ReadmeBase):
+			// the later generator's README holds both tables.
+			if _, dup := files[p]; dup && filepath.Base(p) != "README.md" {
 				return 0, fmt.Errorf("%s is generated twice", p)
 			}
 			files[p] = b

@@ -21,6 +21,9 @@ type Artefacts struct {
 	ReadmePath    string // README holding the parameter table between markers
 	ReadmeBegin   string
 	ReadmeEnd     string
+	// ReadmeBase, when set, gives the README to replace the marked region in (another
+	// pipeline's wanted README, so two tables in one README make one file); nil reads the disk.
+	ReadmeBase func(root string) ([]byte, error)
 }
 
 // Files renders every artefact and returns the wanted content of each file,
@@ -44,7 +47,11 @@ func (a Artefacts) Files(root string) (map[string][]byte, error) {
 	tf = append([]byte(header), tf...)
 
 	readmePath := filepath.Join(root, filepath.FromSlash(a.ReadmePath))
-	readme, err := os.ReadFile(readmePath)
+	read := func(string) ([]byte, error) { return os.ReadFile(readmePath) }
+	if a.ReadmeBase != nil {
+		read = a.ReadmeBase
+	}
+	readme, err := read(root)
 	if err != nil {
 		return nil, fmt.Errorf("options: reading README: %w", err)
 	}

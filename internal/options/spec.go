@@ -49,6 +49,9 @@ type Spec struct {
 	Param     string // Flex Template paramType; empty means TEXT
 	Required  Requirement
 	Templated bool // false for template:"-" (local-run-only) options
+	// NoVariable is true for terraform:"-": a template parameter the Terraform module sets
+	// itself (the scheduler's relative range), so it has no variable.
+	NoVariable bool
 }
 
 // OptionalInTemplate reports whether a template launch may omit the option.
@@ -145,16 +148,17 @@ func parseField(sf reflect.StructField, name string) (field, error) {
 	tag := sf.Tag
 	f := field{
 		Spec: Spec{
-			Field:     sf.Name,
-			Name:      name,
-			Label:     tag.Get("label"),
-			Help:      tag.Get("help"),
-			Example:   tag.Get("example"),
-			Regex:     tag.Get("regex"),
-			Group:     tag.Get("group"),
-			Param:     tag.Get("param"),
-			Required:  Requirement(tag.Get("required")),
-			Templated: tag.Get("template") != "-",
+			Field:      sf.Name,
+			Name:       name,
+			Label:      tag.Get("label"),
+			Help:       tag.Get("help"),
+			Example:    tag.Get("example"),
+			Regex:      tag.Get("regex"),
+			Group:      tag.Get("group"),
+			Param:      tag.Get("param"),
+			Required:   Requirement(tag.Get("required")),
+			Templated:  tag.Get("template") != "-",
+			NoVariable: tag.Get("terraform") == "-",
 		},
 		index: sf.Index,
 	}

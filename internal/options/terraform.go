@@ -10,7 +10,7 @@ import (
 
 var hclIdent = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
-// TerraformVariables renders, for the templated options of specs, one HCL
+// TerraformVariables renders, for the templated options of specs (but terraform:"-" ones), one HCL
 // string variable each (Dataflow passes every template parameter as a
 // string) and a local map <pipeline>_parameters from parameter name to
 // variable for google_dataflow_flex_template_job's parameters argument.
@@ -26,7 +26,7 @@ func TerraformVariables(pipeline string, specs []Spec) ([]byte, error) {
 	var names, vars []string
 	seen := map[string]string{}
 	for _, s := range specs {
-		if !s.Templated {
+		if !s.Templated || s.NoVariable {
 			continue
 		}
 		v := SnakeCase(s.Name)

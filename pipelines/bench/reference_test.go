@@ -1,12 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 	"github.com/tributary-dev/tributary/schemas"
+	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/enrich"
 )
 
@@ -84,32 +82,20 @@ func parseTime(t *testing.T, v any) time.Time {
 	return ts.UTC()
 }
 
-// readTable reads the NDJSON rows the core's local sink wrote for table under dir.
+// readTable reads the live NDJSON rows the core's local sink wrote for table under dir.
 func readTable(t *testing.T, dir, table string) []map[string]any {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(dir, "bq", table, "*.json"))
+	raw, err := bigquery.ReadFileRows(context.Background(), dir, table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []map[string]any
-	for _, path := range paths {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
+	rows := make([]map[string]any, 0, len(raw))
+	for _, r := range raw {
+		var row map[string]any
+		if err := json.Unmarshal(r, &row); err != nil {
+			t.Fatalf("%s: %v", table, err)
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 8<<20)
-		for sc.Scan() {
-			var row map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			rows = append(rows, row)
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+		rows = append(rows, row)
 	}
 	return rows
 }

@@ -68,10 +68,11 @@ func mustWrite(t *testing.T, path, content string) {
 	}
 }
 
-// readRows decodes every NDJSON line of a local table.
+// readRows decodes every NDJSON line of a local table the streaming job wrote (its hour
+// folders have no backfill manifests, so every part file is live).
 func readRows[T any](t *testing.T, root, table string) []T {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(root, "bq", table, "*.json"))
+	paths, err := filepath.Glob(filepath.Join(root, "bq", table, "dt=*", "hr=*", "part-*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

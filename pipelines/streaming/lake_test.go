@@ -29,7 +29,7 @@ var allTables = []string{schemas.TableEvents, schemas.TableProductMetrics, schem
 
 // TestTablesToCloudStorage runs the lake mode, --outputDirectory=gs://… without --outputDataset,
 // on local mode's path (the generator into the in-process Pub/Sub, the whole pipeline on Prism)
-// against fake-gcs-server: every table lands in the bucket as bq/<table>/part-<hash>.json, every
+// against fake-gcs-server: every table lands in the bucket as bq/<table>/dt=…/hr=…/part-<hash>.json, every
 // line of every file loads into the table's schema from schemas/bigquery (names, types, modes),
 // and product_metrics and trending_products are the golden ones, so the files hold what a
 // local run writes.
@@ -74,7 +74,7 @@ func TestTablesToCloudStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := regexp.MustCompile(`^tributary/bq/([a-z_]+)/part-[0-9a-f]{16}\.json$`)
+	name := regexp.MustCompile(`^tributary/bq/([a-z_]+)/dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/hr=[0-9]{2}/part-[0-9a-f]{16}\.json$`)
 	rows := map[string][]map[string]any{}
 	for _, obj := range objs {
 		m := name.FindStringSubmatch(obj.Name)

@@ -23,8 +23,8 @@ func reportProgress(w io.Writer, every time.Duration, total int64, stop <-chan s
 			return
 		case now := <-t.C:
 			c := telemetry.Snapshot()
-			fmt.Fprintln(w, progressLine(now.Sub(start), now.Sub(last), c["pubsub.out"]-lastRead, total, c))
-			last, lastRead = now, c["pubsub.out"]
+			fmt.Fprintln(w, progressLine(now.Sub(start), now.Sub(last), messagesRead(c)-lastRead, total, c))
+			last, lastRead = now, messagesRead(c)
 		}
 	}
 }
@@ -39,15 +39,22 @@ func progressLine(elapsed, interval time.Duration, read, total int64, c map[stri
 	}
 	if total > 0 {
 		const width = 20
-		done := min(c["pubsub.out"], total)
+		done := min(messagesRead(c), total)
 		filled := int(done * width / total)
 		fmt.Fprintf(&b, "[%s%s] %3d%% read %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-			done*100/total, c["pubsub.out"], total)
+			done*100/total, messagesRead(c), total)
 	} else {
-		fmt.Fprintf(&b, "read %d", c["pubsub.out"])
+		fmt.Fprintf(&b, "read %d", messagesRead(c))
 	}
 	// Read but not acked: the source's own backlog, as the subscription tells a puller nothing.
 	fmt.Fprintf(&b, " (%.0f/s now, %d in flight), events %d, product_metrics %d, dead letters %d, duplicates %d, late %d",
 		rate, max(c["pubsub.out"]-c["pubsub.acked"], 0), c["events.out"], c["product_metrics.out"], c["dead_letters.out"], c["dedup.duplicates"], c["late.dropped"])
 	return b.String()
 }
+
+// ReplayCounter counts the messages a backfill replays from the archive: what the progress line
+// and the summary report as read for a backfill, as pubsub.out is for the streaming source.
+const ReplayCounter = "replay.out"
+
+// messagesRead is the messages read by whichever source the run has.
+func messagesRead(c map[string]int64) int64 { return c["pubsub.out"] + c[ReplayCounter] }

@@ -95,6 +95,12 @@ func Preflight(ctx context.Context, cfg Config) error {
 	return CheckPubsub(ctx, cfg)
 }
 
+// Execute runs p as Run does, for another pipeline built on Core (the backfill): progress lines
+// every interval while in-process workers run it, then the summary.
+func Execute(ctx context.Context, p *beam.Pipeline, every time.Duration, total int64, progress io.Writer) (Summary, error) {
+	return execute(ctx, p, every, total, progress)
+}
+
 // execute runs p, printing progress while in-process workers run it, and returns the summary.
 // total is the number of messages the run stops after (0: unknown), for the progress bar.
 func execute(ctx context.Context, p *beam.Pipeline, every time.Duration, total int64, progress io.Writer) (Summary, error) {
@@ -107,7 +113,7 @@ func execute(ctx context.Context, p *beam.Pipeline, every time.Duration, total i
 	pr, err := beamx.RunWithMetrics(ctx, p)
 	close(stop)
 	if err != nil {
-		return Summary{}, fmt.Errorf("running the streaming pipeline: %w", err)
+		return Summary{}, fmt.Errorf("running the pipeline: %w", err)
 	}
 	if dry {
 		return Summary{DryRun: true}, nil

@@ -44,6 +44,12 @@ type Config struct {
 	// RunID goes into archive file names, so a relaunched job never meets its predecessor's
 	// files; fixed for the life of a job (empty: names without it).
 	RunID string
+	// Backfill marks a backfill's writes: BigQuery changes of class bigquery.SequenceBackfill,
+	// ordered after the streaming rows they correct.
+	Backfill bool
+	// Replace is a backfill's range: its NDJSON tables replace the rows of that range
+	// (bigquery.FilesConfig.Replace). Nil appends.
+	Replace *bigquery.Range
 }
 
 // Outputs are the pipeline's main collections, for tests and callers that add steps.
@@ -145,7 +151,7 @@ func Write(s beam.Scope, p Processed, cfg Config) Outputs {
 	if o.OutputDataset == "" {
 		writeFiles := func(rows beam.PCollection, table string) {
 			bigquery.WriteFiles(s, rows, bigquery.FilesConfig{Directory: o.OutputDirectory, Table: table,
-				RecordLag: table == schemas.TableEvents})
+				RecordLag: table == schemas.TableEvents, Replace: cfg.Replace})
 		}
 		writeFiles(events, schemas.TableEvents)
 		writeFiles(metrics, schemas.TableProductMetrics)
@@ -153,7 +159,7 @@ func Write(s beam.Scope, p Processed, cfg Config) Outputs {
 		writeFiles(userSessions, schemas.TableUserSessions)
 		writeFiles(alerts, schemas.TableFraudAlerts)
 		sinks.Table = func(s beam.Scope, dl beam.PCollection) beam.PCollection {
-			bigquery.WriteFiles(s, deadletter.Rows(s, dl), bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters})
+			bigquery.WriteFiles(s, deadletter.Rows(s, dl), bigquery.FilesConfig{Directory: o.OutputDirectory, Table: schemas.TableDeadLetters, Replace: cfg.Replace})
 			return beam.PCollection{} // a failed file write fails its bundle
 		}
 	} else {
@@ -194,7 +200,7 @@ func (cfg Config) BigQueryTables() map[string]bigquery.Config {
 	table := func(name string) bigquery.Config {
 		return bigquery.Config{Project: project, Dataset: dataset, Table: name, Endpoint: o.BigQueryEndpoint,
 			Insecure: o.BigQueryInsecure, RESTEndpoint: o.BigQueryRestEndpoint, CreateTables: o.CreateTables,
-			CDC: true, RunSequence: start.UnixMicro(), RunStart: start, RunID: cfg.RunID}
+			CDC: true, RunSequence: start.UnixMicro(), RunStart: start, RunID: cfg.RunID, Backfill: cfg.Backfill}
 	}
 	events := table(schemas.TableEvents)
 	events.RecordLag = true

@@ -17,6 +17,10 @@ type Summary struct {
 	Elapsed  time.Duration
 	Counters map[string]int64
 	Lag      struct{ Count, Min, Mean, Max int64 }
+	// Pipeline names the pipeline in the title (empty: streaming); Header holds lines a
+	// pipeline prints before the table rows (the backfill's range and partitions).
+	Pipeline string
+	Header   [][2]string
 }
 
 func newSummary(r telemetry.Results, elapsed time.Duration) Summary {
@@ -32,7 +36,7 @@ func (s Summary) EventsPerSecond() float64 {
 	if s.Elapsed <= 0 {
 		return 0
 	}
-	return float64(s.Counters["pubsub.out"]) / s.Elapsed.Seconds()
+	return float64(messagesRead(s.Counters)) / s.Elapsed.Seconds()
 }
 
 // Print writes the summary as a table.
@@ -40,9 +44,18 @@ func (s Summary) Print(w io.Writer) error {
 	c := s.Counters
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	line := func(name string, v any, note string) { fmt.Fprintf(tw, "  %s\t%12v\t%s\n", name, v, note) }
-	fmt.Fprintf(tw, "Tributary streaming: summary after %s\n", s.Elapsed.Round(time.Millisecond))
-	line("messages read", c["pubsub.out"], fmt.Sprintf("%.0f events/s", s.EventsPerSecond()))
-	line("messages acked", c["pubsub.acked"], "")
+	pipeline := s.Pipeline
+	if pipeline == "" {
+		pipeline = "streaming"
+	}
+	fmt.Fprintf(tw, "Tributary %s: summary after %s\n", pipeline, s.Elapsed.Round(time.Millisecond))
+	for _, h := range s.Header {
+		line(h[0], h[1], "")
+	}
+	line("messages read", messagesRead(c), fmt.Sprintf("%.0f events/s", s.EventsPerSecond()))
+	if s.Pipeline == "" {
+		line("messages acked", c["pubsub.acked"], "")
+	}
 	line("valid events decoded", c["decode.out"], "")
 	line("duplicates dropped", c["dedup.duplicates"], "dedup.duplicates")
 	line("late events kept out of windows", c["late.dropped"], "late.dropped")
@@ -53,7 +66,9 @@ func (s Summary) Print(w io.Writer) error {
 	line("rows: user_sessions", c["user_sessions.out"], "")
 	line("rows: fraud_alerts", c["fraud_alerts.out"], fmt.Sprintf("%d published", c["alerts_topic.out"]))
 	line("rows: dead_letters", c["dead_letters.out"], deadLetterReasons(c))
-	line("archive: messages / files", fmt.Sprintf("%d / %d", c["archive.out"], c["archive.files"]), "")
+	if s.Pipeline == "" {
+		line("archive: messages / files", fmt.Sprintf("%d / %d", c["archive.out"], c["archive.files"]), "")
+	}
 	if s.Lag.Count > 0 {
 		line("event lag ms (min/mean/max)", fmt.Sprintf("%d/%d/%d", s.Lag.Min, s.Lag.Mean, s.Lag.Max), "processing − event time at the sink")
 	}

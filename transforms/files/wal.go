@@ -177,25 +177,13 @@ type ArchiveRecord struct {
 
 // ReadArchiveRecords decodes one archive file of either format, with each line's format.
 func ReadArchiveRecords(data []byte) ([]ArchiveRecord, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("opening archive file: %w", err)
-	}
-	dec := json.NewDecoder(zr)
 	var out []ArchiveRecord
-	for dec.More() {
-		var r archiveRecord
-		if err := dec.Decode(&r); err != nil {
-			return nil, fmt.Errorf("decoding archive line %d: %w", len(out)+1, err)
-		}
-		switch r.Format {
-		case 0:
-			r.Format = 1
-		case 1, ArchiveFormat:
-		default:
-			return nil, fmt.Errorf("archive line %d: %w %d", len(out)+1, errUnknownFormat, r.Format)
-		}
-		out = append(out, ArchiveRecord{Message: r.Message, Format: r.Format})
+	err := ScanArchive(bytes.NewReader(data), func(r ArchiveRecord) error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -170,10 +170,15 @@ module "backfill" {
   staging_location        = module.storage.staging_location
   labels                  = local.labels
 
-  parameters = merge(local.common_parameters, {
-    archive         = module.storage.archive_url
-    deadLetterTopic = module.pubsub.dead_letter_topic_id
-  })
+  # Template parameters (generated variables; unset ones keep the pipeline defaults). The
+  # module launches range=previous-day itself.
+  archive           = module.storage.archive_url
+  product_catalog   = local.common_parameters.productCatalog
+  currency_rates    = local.common_parameters.currencyRates
+  output_dataset    = local.common_parameters.outputDataset
+  output_directory  = module.storage.url
+  dead_letter_topic = module.pubsub.dead_letter_topic_id
+  window_duration   = "1m"
 
   depends_on = [google_storage_bucket_object.reference, module.iam]
 }

@@ -26,8 +26,10 @@ terraform {
 locals {
   launcher = "serviceAccount:${google_service_account.launcher.email}"
   template = regex("^gs://([^/]+)/(.+)$", var.container_spec_gcs_path)
-  # The range is the module's: a fixed range would replay the same day daily.
-  parameters = merge(var.parameters, { range = "previous-day" })
+  # The pipeline's parameters are the generated variables (backfill_variables.tf, from
+  # pipelines/backfill/options.go). The range is the module's: a fixed range would replay the
+  # same day daily, so from, to and range have no variable.
+  parameters = merge(local.backfill_parameters, { range = "previous-day" })
   # JSON null is the default of a proto field: unset ones keep Dataflow's.
   environment = {
     serviceAccountEmail   = var.service_account_email

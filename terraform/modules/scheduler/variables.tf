@@ -1,3 +1,6 @@
+# The job's environment and schedule. The pipeline's own parameters are in the generated
+# backfill_variables.tf.
+
 variable "project" {
   type        = string
   description = "Project of the scheduler job and of the backfill jobs it launches."
@@ -30,19 +33,9 @@ variable "container_spec_gcs_path" {
   }
 }
 
-variable "parameters" {
-  type        = map(string)
-  description = "Backfill template parameters (templates/backfill/metadata.json), for example archive and outputDataset; range is set by this module to previous-day, so from and to must not be set."
-
-  validation {
-    condition     = !contains(keys(var.parameters), "from") && !contains(keys(var.parameters), "to") && !contains(keys(var.parameters), "range")
-    error_message = "The parameters must not set from, to or range: the module launches --range=previous-day."
-  }
-}
-
 variable "closing_delay_minutes" {
   type        = number
-  description = "Minutes after midnight UTC the backfill of the previous day starts: at least the streaming job's allowedLateness plus the archive's lateness, so the day is closed."
+  description = "Minutes after midnight UTC the backfill of the previous day starts: at least the streaming job's allowedLateness plus the backfill's archive_lateness (default 1h) plus the time the last archive files of that hour take to be written, so the day is closed."
   default     = 120
 
   validation {
