@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
@@ -89,6 +90,39 @@ func TestPacedWatermarkAdvances(t *testing.T) {
 			if early := got[0].PartitionsAtFiring < hours; early != tc.wantEarly {
 				t.Errorf("the first hour's window fired with %d of %d partitions listed; want early = %v",
 					got[0].PartitionsAtFiring, hours, tc.wantEarly)
+			}
+		})
+	}
+}
+
+// TestPacedMarksMessagesBehindItsWatermark: a message published in hour 1 with an event time
+// before start(hour 1) − Lateness comes behind the paced reader's watermark and carries the
+// reader's mark (so windowed steps count it late); a batch read never marks.
+func TestPacedMarksMessagesBehindItsWatermark(t *testing.T) {
+	onTime := msg("on-time", t0.Add(time.Minute), t0.Format(time.RFC3339))
+	late := msg("late", t0.Add(61*time.Minute), t0.Add(10*time.Minute).Format(time.RFC3339))
+	for _, paced := range []bool{false, true} {
+		t.Run(mode(paced), func(t *testing.T) {
+			dir := t.TempDir()
+			writeWAL(t, dir, onTime, late)
+			cfg := ReadConfig{Directory: dir, Partitions: []string{partition(0), partition(1)}, TimestampAttribute: attr, Paced: paced}
+			wantLate := late
+			if paced {
+				cfg.Lateness = 30 * time.Minute // the watermark is 10:30 while hour 11 is read
+				wantLate.BehindWatermark = t0.Add(30 * time.Minute)
+			}
+			p, s := beam.NewPipelineWithRoot()
+			beamtest.Collect(s, t.Name(), beam.ParDo(s, stampOf, Read(s, cfg).Messages))
+			got, counts, err := beamtest.Run(t, p, t.Name(), byMessageID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []stamped{{t0.Add(10 * time.Minute).UnixMilli(), wantLate}, {t0.UnixMilli(), onTime}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+			if wantN := int64(map[bool]int{true: 1}[paced]); counts[MetricBehindWatermark] != wantN {
+				t.Errorf("%s = %d, want %d", MetricBehindWatermark, counts[MetricBehindWatermark], wantN)
 			}
 		})
 	}
