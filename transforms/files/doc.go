@@ -2,7 +2,8 @@
 // windowed, sharded files of lines for any stream (Write), the raw archive that backfills replay
 // (the WAL, which the Pub/Sub source writes before it acks, or WriteArchive, a windowed write for
 // a source that acks by itself; ReadArchiveFile reads both), and whole files named by their
-// callers, such as the tables' NDJSON files (Store).
+// callers, such as the tables' NDJSON files (Store, which also lists one folder and opens a
+// file, for transforms/archive, the reader of the archive).
 //
 // Every file appears whole or not at all and is created only if its name is free: on Cloud
 // Storage with a DoesNotExist precondition (an upload is atomic), locally with a synced
