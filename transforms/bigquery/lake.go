@@ -147,7 +147,7 @@ func ReadFileRows(ctx context.Context, root, table string) ([]json.RawMessage, e
 			}
 			lines, err := splitRows(data)
 			if err != nil {
-				return fmt.Errorf("table %s: %s: %w", table, files.Join(dir, n), err)
+				return fmt.Errorf("%s: %w", files.Join(dir, n), err)
 			}
 			part = append(part, lines...)
 		}
