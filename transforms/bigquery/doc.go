@@ -3,6 +3,13 @@
 // local directory or gs:// prefix (WriteFiles), files that `bq load
 // --source_format=NEWLINE_DELIMITED_JSON` accepts with the table's schema from schemas/bigquery.
 //
+// # The NDJSON tables (the lake)
+//
+// Files sit in one folder per membership hour (bq/<table>/dt=YYYY-MM-DD/hr=HH/), so a backfill
+// can replace a range: WriteFiles with FilesConfig.Replace writes a generation's files and,
+// once all are written, one numbered manifest per hour of the range, which readers follow
+// (lake.go has the layout and the reader rule; ReadFileRows and LiveFiles apply it).
+//
 // # The Storage Write sink
 //
 // Write appends rows with managedwriter on the default stream, encoded as protobuf from the

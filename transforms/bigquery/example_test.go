@@ -1,6 +1,10 @@
 package bigquery_test
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/tributary-dev/tributary/schemas"
@@ -25,4 +29,27 @@ func ExampleWrite() {
 	deadletter.Route(s, deadletter.Sinks{Table: func(s beam.Scope, dead beam.PCollection) beam.PCollection {
 		return bigquery.Write(s, deadletter.Rows(s, dead), table(schemas.TableDeadLetters, false))
 	}}, decodeDead, eventsDead, metricsDead)
+}
+
+// A backfill of 2026-11-01 writes the events table of that day as a new generation: its rows
+// replace the day's rows, hour by hour, once every file is written. Readers follow the
+// manifests it leaves.
+func ExampleWriteFiles_backfill() {
+	p, s := beam.NewPipelineWithRoot()
+	var events beam.PCollection // schemas.Event, from the replay
+	_ = p
+
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	bigquery.WriteFiles(s, events, bigquery.FilesConfig{Directory: "gs://my-bucket/tributary",
+		Table: schemas.TableEvents, RunID: "backfill-20261102", Replace: &bigquery.Range{From: day, To: day.AddDate(0, 0, 1)}})
+}
+
+// The live rows of a table, by the reader rule: what a backfill replaced is gone.
+func ExampleReadFileRows() {
+	rows, err := bigquery.ReadFileRows(context.Background(), "out", schemas.TableEvents)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(rows), "events")
 }

@@ -20,23 +20,28 @@ import (
 //
 //	<root>/bq/<table>/dt=YYYY-MM-DD/hr=HH/part-<hash>.json      rows of a plain (streaming) write
 //	<root>/bq/<table>/dt=YYYY-MM-DD/hr=HH/backfill-<hash>.json  rows of a backfill generation
-//	<root>/bq/<table>/dt=YYYY-MM-DD/hr=HH/_manifest             written last by a backfill
+//	<root>/bq/<table>/dt=YYYY-MM-DD/hr=HH/_manifest-NNNNNNNN    written last by a backfill
 //
-// Reader rule, per hour folder: if it holds a _manifest, its live rows are those of the files
-// the manifest lists, and nothing else; otherwise they are those of its part-*.json files
-// (backfill files without a manifest belong to a backfill that has not committed). Files
-// directly under bq/<table>/ (the layout before hour folders, and tables without a membership
-// column) are always live. ReadFileRows and LiveFiles implement the rule.
+// Reader rule, per hour folder: if it holds a _manifest-NNNNNNNN, its live rows are those of
+// the files listed by the manifest with the highest number, and nothing else; otherwise they
+// are those of its part-*.json files (backfill files without a manifest belong to a backfill
+// that has not committed). Files directly under bq/<table>/ (the layout before hour folders,
+// and tables without a membership column) are always live. ReadFileRows and LiveFiles
+// implement the rule.
 //
 // A backfill of [from, to) writes its backfill-*.json files, then, once every file of the
 // range is written, one manifest per hour of the range (an hour with no rows gets a manifest
-// listing nothing), then deletes the files of those hours that its manifests do not list.
-// Cloud Storage has no atomic replace of several objects, but one object is replaced
-// atomically: the manifest is the switch, per hour. A crash before the manifest leaves the
-// hour as it was; a crash after it leaves unreachable files that the next backfill deletes.
+// listing nothing), numbered one above the hour's latest, then deletes what its manifests
+// supersede: the hour's unlisted data files and older manifests. Cloud Storage has no atomic
+// replace of several objects, but an object appears atomically: a new manifest is the switch,
+// per hour. It is created only if absent (as every file here), so the backfill needs no right
+// to overwrite or delete (without one, superseded files stay, unread), and two backfills
+// committing one hour at once cannot both win: the second fails. A crash before the manifest
+// leaves the hour as it was; a crash after it leaves unreachable files the next backfill
+// deletes.
 const (
-	// ManifestName is the name of an hour folder's manifest.
-	ManifestName = "_manifest"
+	// ManifestPrefix starts the name of an hour folder's manifests, _manifest-NNNNNNNN.
+	ManifestPrefix = "_manifest-"
 	// ManifestFormat is the format number in manifests this code writes and reads.
 	ManifestFormat = 1
 
@@ -45,7 +50,7 @@ const (
 	rowsSuffix     = ".json"
 )
 
-// Manifest is the content of an hour folder's _manifest (one JSON object): the files of the
+// Manifest is the content of an hour folder's manifest (one JSON object): the files of the
 // folder whose rows are live, written by the backfill generation RunID of [From, To).
 type Manifest struct {
 	Format int       `json:"format"`
@@ -142,7 +147,7 @@ func ReadFileRows(ctx context.Context, root, table string) ([]json.RawMessage, e
 			}
 			lines, err := splitRows(data)
 			if err != nil {
-				return fmt.Errorf("table %s: %s: %w", table, files.Join(dir, n), err)
+				return fmt.Errorf("%s: %w", files.Join(dir, n), err)
 			}
 			part = append(part, lines...)
 		}
@@ -225,39 +230,66 @@ func eachLivePartition(ctx context.Context, st *files.Store, root, table string,
 	return nil
 }
 
+// ManifestName is the name of an hour folder's manifest number n (from 1).
+func ManifestName(n int) string { return fmt.Sprintf("%s%08d", ManifestPrefix, n) }
+
+// manifestNumber is the number of a manifest's name, ok false for any other name.
+func manifestNumber(name string) (n int, ok bool) {
+	digits, found := strings.CutPrefix(name, ManifestPrefix)
+	if !found || len(digits) != 8 {
+		return 0, false
+	}
+	if _, err := fmt.Sscanf(digits, "%08d", &n); err != nil || ManifestName(n) != name || n < 1 {
+		return 0, false
+	}
+	return n, true
+}
+
+// latestManifest is the number of the latest manifest in an hour folder's listing, 0 if none.
+func latestManifest(listing []string) int {
+	latest := 0
+	for _, name := range listing {
+		if n, ok := manifestNumber(name); ok && n > latest {
+			latest = n
+		}
+	}
+	return latest
+}
+
 // liveNames applies the reader rule to one hour folder's listing.
 func liveNames(ctx context.Context, st *files.Store, dir string, listing []string) ([]string, error) {
-	if !slices.Contains(listing, ManifestName) {
+	n := latestManifest(listing)
+	if n == 0 {
 		var live []string
-		for _, n := range listing {
-			if isRowsFile(n, partPrefix) {
-				live = append(live, n)
+		for _, name := range listing {
+			if isRowsFile(name, partPrefix) {
+				live = append(live, name)
 			}
 		}
 		return live, nil
 	}
-	m, err := readManifest(ctx, st, dir)
+	m, err := readManifest(ctx, st, files.Join(dir, ManifestName(n)))
 	if err != nil {
 		return nil, err
 	}
 	return m.Files, nil
 }
 
-func readManifest(ctx context.Context, st *files.Store, dir string) (Manifest, error) {
-	data, err := st.Read(ctx, files.Join(dir, ManifestName))
+func readManifest(ctx context.Context, st *files.Store, location string) (Manifest, error) {
+	data, err := st.Read(ctx, location)
 	if err != nil {
 		return Manifest{}, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return Manifest{}, fmt.Errorf("%s: %w", files.Join(dir, ManifestName), err)
+		return Manifest{}, fmt.Errorf("%s: %w", location, err)
 	}
 	if m.Format != ManifestFormat {
-		return Manifest{}, fmt.Errorf("%s: manifest format %d, this reader knows %d", files.Join(dir, ManifestName), m.Format, ManifestFormat)
+		return Manifest{}, fmt.Errorf("%s: manifest format %d, this reader knows %d", location, m.Format, ManifestFormat)
 	}
 	for _, f := range m.Files {
-		if strings.ContainsAny(f, `/\`) || f == ManifestName || f == "" || f == "." || f == ".." {
-			return Manifest{}, fmt.Errorf("%s: bad file name %q", files.Join(dir, ManifestName), f)
+		if strings.ContainsAny(f, `/\`) || !isRowsFile(f, "") {
+			return Manifest{}, fmt.Errorf("%s: bad file name %q", location, f)
 		}
 	}
 	return m, nil

@@ -124,24 +124,42 @@ func (fn *commitFn) commitHour(ctx context.Context, hour time.Time, live []strin
 	}
 	for _, n := range live {
 		if _, found := slices.BinarySearch(listing, n); !found {
-			return "", fmt.Errorf("%s: file %s of this generation is missing (was the hour committed by another backfill meanwhile?)", dir, n)
+			return "", fmt.Errorf("%s: file %s of this generation is missing (did another backfill of this hour delete it?)", dir, n)
 		}
 	}
 	m := Manifest{Format: ManifestFormat, Table: fn.Table, Hour: hour.UTC(), From: fn.Range.From, To: fn.Range.To,
 		RunID: fn.RunID, Files: append([]string{}, live...)}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return "", err
+	latest := latestManifest(listing)
+	number := latest + 1
+	if latest > 0 {
+		// A retried commit finds its own manifest and keeps it.
+		prev, err := readManifest(ctx, fn.store, files.Join(dir, ManifestName(latest)))
+		if err != nil {
+			return "", err
+		}
+		if prev.RunID == m.RunID && prev.From.Equal(m.From) && prev.To.Equal(m.To) && slices.Equal(prev.Files, m.Files) {
+			number = latest
+		}
 	}
-	location := files.Join(dir, ManifestName)
-	if err := fn.store.Replace(ctx, location, append(data, '\n')); err != nil {
-		return "", err
+	location := files.Join(dir, ManifestName(number))
+	if number > latest {
+		data, err := json.Marshal(m)
+		if err != nil {
+			return "", err
+		}
+		if _, err := fn.store.Create(ctx, location, append(data, '\n')); err != nil {
+			return "", fmt.Errorf("%w (did another backfill commit this hour meanwhile?)", err)
+		}
+		fn.manifests.Inc(ctx, 1)
 	}
-	fn.manifests.Inc(ctx, 1)
-	// The manifest decides what is live; deleting the rest only saves space and keeps plain
-	// listings (an external table over the folder) right, so a failure is logged, not fatal.
+	// The latest manifest decides what is live; deleting the rest only saves space and keeps
+	// plain listings (an external table over the folder) right, so a failure (a bucket that
+	// grants create only) is logged, not fatal.
 	for _, n := range listing {
-		if slices.Contains(live, n) || !(isRowsFile(n, partPrefix) || isRowsFile(n, backfillPrefix)) {
+		old, isManifest := manifestNumber(n)
+		superseded := (isManifest && old < number) ||
+			(!slices.Contains(live, n) && (isRowsFile(n, partPrefix) || isRowsFile(n, backfillPrefix)))
+		if !superseded {
 			continue
 		}
 		if err := fn.store.Delete(ctx, files.Join(dir, n)); err != nil {

@@ -2,7 +2,6 @@ package bigquery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -67,7 +66,7 @@ func TestWriteFilesCommitsAfterEveryFile(t *testing.T) {
 					t.Fatal("the run succeeded, want it to fail")
 				}
 				for n := range lakeFiles(t, root) {
-					if strings.HasSuffix(n, ManifestName) {
+					if strings.HasSuffix(n, "/_manifest") {
 						t.Errorf("manifest %s written by a failed run", n)
 					}
 				}
@@ -76,8 +75,8 @@ func TestWriteFilesCommitsAfterEveryFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []string{HourDir(root, schemas.TableEvents, rng.From) + "/" + ManifestName,
-				HourDir(root, schemas.TableEvents, rng.From.Add(time.Hour)) + "/" + ManifestName}
+			want := []string{files.Join(HourDir(root, schemas.TableEvents, rng.From), ManifestName(1)),
+				files.Join(HourDir(root, schemas.TableEvents, rng.From.Add(time.Hour)), ManifestName(1))}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("manifests emitted (-want +got):\n%s", diff)
 			}
@@ -108,15 +107,11 @@ func checkEveryFileListed(t *testing.T, root string, rng Range) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := st.Read(ctx, files.Join(dir, ManifestName))
+		m, err := readManifest(ctx, st, files.Join(dir, ManifestName(1)))
 		if err != nil {
 			t.Fatalf("hour %s: %v", HourFolder(h), err)
 		}
-		var m Manifest
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatal(err)
-		}
-		present := slices.DeleteFunc(names, func(n string) bool { return n == ManifestName })
+		present := slices.DeleteFunc(names, func(n string) bool { return n == ManifestName(1) })
 		if diff := cmp.Diff(present, m.Files); diff != "" {
 			t.Errorf("hour %s: files (-present +listed):\n%s", HourFolder(h), diff)
 		}

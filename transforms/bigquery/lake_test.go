@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -77,19 +78,23 @@ func writeEvents(t *testing.T, root string, rng *Range, runID string, bundles ..
 // commitEvents runs the commit step over what writeEvents emitted.
 func commitEvents(t *testing.T, root string, rng Range, runID string, names []string) {
 	t.Helper()
+	if err := tryCommitEvents(root, rng, runID, names); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tryCommitEvents(root string, rng Range, runID string, names []string) error {
 	fn := &commitFn{Directory: root, Table: schemas.TableEvents, RunID: runID, Range: rng}
 	ctx := context.Background()
 	if err := fn.Setup(ctx); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer fn.Teardown()
 	acc := (&generationFilesFn{}).CreateAccumulator()
 	for _, n := range names {
 		acc = (&generationFilesFn{}).AddInput(acc, n)
 	}
-	if err := fn.ProcessElement(ctx, (&generationFilesFn{}).ExtractOutput(acc), func(string) {}); err != nil {
-		t.Fatal(err)
-	}
+	return fn.ProcessElement(ctx, (&generationFilesFn{}).ExtractOutput(acc), func(string) {})
 }
 
 // liveIDs is what the reader rule makes of the events table: its event ids, sorted.
@@ -114,7 +119,7 @@ func liveIDs(t *testing.T, root string) []string {
 }
 
 // lakeFiles is every file of the events table by name, with a manifest reduced to the files it
-// lists (its run id differs between runs by design).
+// lists under the name dir/_manifest (its run id and number differ between runs by design).
 func lakeFiles(t *testing.T, root string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -134,7 +139,8 @@ func lakeFiles(t *testing.T, root string) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasSuffix(n, "/"+ManifestName) {
+		if _, ok := manifestNumber(path.Base(n)); ok {
+			n = path.Dir(n) + "/_manifest"
 			var m Manifest
 			if err := json.Unmarshal(data, &m); err != nil {
 				t.Fatal(err)
@@ -188,7 +194,7 @@ func TestBackfillReplacesRange(t *testing.T) {
 			commitEvents(t, root, rng, "r2", names)
 			var data []string
 			for n := range lakeFiles(t, root) {
-				if strings.Contains(n, "hr=11/") && !strings.HasSuffix(n, ManifestName) {
+				if strings.Contains(n, "hr=11/") && !strings.HasSuffix(n, "/_manifest") {
 					data = append(data, n)
 				}
 			}
@@ -213,6 +219,24 @@ func TestBackfillReplacesRange(t *testing.T) {
 			writeEvents(t, root, &rng, "r2", []schemas.Event{ev("c11", 1), ev("c12", 2)})
 			return replaced
 		}},
+		{"a retried commit keeps its manifests", func(t *testing.T, root string) []string {
+			names := writeEvents(t, root, &rng, "r1", newRows)
+			commitEvents(t, root, rng, "r1", names)
+			first := lakeFiles(t, root)
+			commitEvents(t, root, rng, "r1", names)
+			if diff := cmp.Diff(first, lakeFiles(t, root)); diff != "" {
+				t.Errorf("files after the retry (-first +retry):\n%s", diff)
+			}
+			return replaced
+		}},
+		{"a backfill whose files another one's commit deleted does not commit", func(t *testing.T, root string) []string {
+			stale := writeEvents(t, root, &rng, "r1", []schemas.Event{ev("c11", 1)})
+			commitEvents(t, root, rng, "r2", writeEvents(t, root, &rng, "r2", newRows))
+			if err := tryCommitEvents(root, rng, "r1", stale); err == nil || !strings.Contains(err.Error(), "missing") {
+				t.Errorf("commit of the stale generation: %v, want a missing file", err)
+			}
+			return replaced
+		}},
 		{"an empty backfill empties its range", func(t *testing.T, root string) []string {
 			commitEvents(t, root, rng, "r1", nil)
 			return outside
@@ -229,6 +253,29 @@ func TestBackfillReplacesRange(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestManifestNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		ok   bool
+	}{
+		{ManifestName(1), 1, true},
+		{ManifestName(12345678), 12345678, true},
+		{"_manifest-00000000", 0, false},
+		{"_manifest-1", 0, false},
+		{"_manifest-0000000x", 0, false},
+		{"_manifest-00000001.json", 0, false},
+		{"part-00000001.json", 0, false},
+	} {
+		if n, ok := manifestNumber(tc.name); n != tc.n || ok != tc.ok {
+			t.Errorf("manifestNumber(%q) = %d, %v; want %d, %v", tc.name, n, ok, tc.n, tc.ok)
+		}
+	}
+	if got := latestManifest([]string{ManifestName(2), "part-a.json", ManifestName(10), ManifestName(9)}); got != 10 {
+		t.Errorf("latestManifest = %d, want 10", got)
 	}
 }
 
