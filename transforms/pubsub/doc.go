@@ -3,7 +3,7 @@
 // from an attribute, estimates the watermark from what it reads, and acknowledges messages only
 // after the bundle that emitted them is committed.
 //
-// Read is the source (read.go; the ack design in restriction.go and ack leases in lease.go; event
+// Read is the source (read.go; the ack design in ack.go and ack leases in lease.go; event
 // time and its bounds in timestamp.go; the watermark in watermark_estimator.go). Write is the one
 // Pub/Sub writer of the project (write.go): bounded in-flight publishes, transient errors fail
 // the bundle, permanent refusals become dead letters.
