@@ -8,7 +8,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 )
 
-// The pane contract: this file is its one home; README, the aggregate and sessions packages,
+// Pane locates a windowed row: which window and which firing of it. This comment is the pane
+// contract's one home (`go doc schemas.Pane`); README, the aggregate and sessions packages,
 // bigquery's change sequence and the streaming pipeline point here.
 //
 // Every windowed row (product_metrics, trending_products, user_sessions) carries window_start,
@@ -30,16 +31,10 @@ import (
 // trending_products rows are always complete rankings, whatever the mode: a later pane of a
 // window replaces an earlier one. user_sessions follow the same columns with their own rule
 // (see the sessions package): per session_id the highest pane_index wins.
-
-// Pane timings as written to the pane_timing column.
-const (
-	PaneEarly  = "EARLY"
-	PaneOnTime = "ON_TIME"
-	PaneLate   = "LATE"
-)
-
-// Pane locates a windowed row: which window and which firing of it. A later pane of the same
-// (window, key) replaces an earlier one when panes accumulate (see the pane contract above).
+//
+// The sinks: the BigQuery sink upserts accumulating panes by key (a later pane replaces the row)
+// and refuses to upsert discarding ones, which it can only append; the file sink appends every
+// pane.
 type Pane struct {
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
@@ -47,6 +42,13 @@ type Pane struct {
 	PaneTiming  string    `json:"pane_timing"`
 	IsFinal     bool      `json:"is_final"`
 }
+
+// Pane timings as written to the pane_timing column.
+const (
+	PaneEarly  = "EARLY"
+	PaneOnTime = "ON_TIME"
+	PaneLate   = "LATE"
+)
 
 // PaneOf describes a window and its firing for a row.
 func PaneOf(w beam.Window, pane beam.PaneInfo) Pane {

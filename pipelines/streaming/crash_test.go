@@ -1,13 +1,11 @@
 package streaming
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/tributary-dev/tributary/transforms/files"
-	"github.com/tributary-dev/tributary/transforms/pubsub"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -153,7 +150,7 @@ func TestKillNineLosesNothingAcked(t *testing.T) {
 	}
 	addr := startEmulator(t)
 	topic, crashSub := newEmulatorSubscription(t, addr, 10)
-	refSub := addSubscription(t, addr, topic, 10)
+	refSub := addSubscription(t, addr, topic, "-ref", 10)
 
 	// Published in the background at about 400 messages a second, so each kill lands mid-stream.
 	const total, perBatch = 6000, 100
@@ -236,20 +233,4 @@ func TestKillNineLosesNothingAcked(t *testing.T) {
 		return
 	}
 	BackfillCompare(t, ref, outs, from.Truncate(time.Hour), time.Now().UTC().Add(time.Hour).Truncate(time.Hour))
-}
-
-// addSubscription adds a subscription to an existing topic.
-func addSubscription(t *testing.T, addr, topic string, ackDeadline int32) string {
-	t.Helper()
-	ctx := context.Background()
-	sub := strings.Replace(topic, "/topics/", "/subscriptions/", 1) + "-ref"
-	c, err := pubsub.NewClient(ctx, sub, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{Name: sub, Topic: topic, AckDeadlineSeconds: ackDeadline}); err != nil {
-		t.Fatalf("creating subscription: %v", err)
-	}
-	return sub
 }

@@ -1,21 +1,16 @@
 package streaming
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tributary-dev/tributary/internal/generate"
-	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 	"github.com/tributary-dev/tributary/schemas"
 )
 
@@ -29,24 +24,9 @@ var goldenTables = []string{schemas.TableProductMetrics, schemas.TableTrendingPr
 // testdata/golden. Run `go test ./pipelines/streaming -run Golden -update-golden` after an intended
 // change and review the diff.
 func TestGoldenLocalRun(t *testing.T) {
-	ctx := context.Background()
-	src, err := local.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	o := defaultOptions(t)
-	o.GenerateEvents, o.GenerateSeed = 3000, 7
-	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, 0, o.TimestampAttribute, time.Time{})
-	gen.Start = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	if _, err := src.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
-		t.Fatal(err)
-	}
-	o.InputSubscription, o.MaxMessages, o.OutputDirectory = src.Subscription, gen.Count, t.TempDir()
-	o.ProductCatalog, o.CurrencyRates = "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv"
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: src.Server.Addr})
-	if err := ptest.Run(p); err != nil {
+	src, o := goldenTraffic(t)
+	o.OutputDirectory = t.TempDir()
+	if err := ptest.Run(pipelineOf(t, Config{Options: o, PubsubEndpoint: src.Server.Addr})); err != nil {
 		t.Fatal(err)
 	}
 	for _, table := range goldenTables {

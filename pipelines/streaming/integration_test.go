@@ -1,20 +1,13 @@
 package streaming
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
-	"encoding/json"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
@@ -22,10 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/deadletter"
-	"github.com/tributary-dev/tributary/transforms/files"
 	"github.com/tributary-dev/tributary/transforms/pubsub"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
@@ -33,99 +24,6 @@ import (
 func init() {
 	register.DoFn2x1[context.Context, schemas.Message, error](&failAfterFn{})
 	register.Function1x1[schemas.Message, string](messageData)
-}
-
-// defaultOptions returns Options with every flag at its default.
-func defaultOptions(t *testing.T) Options {
-	t.Helper()
-	var o Options
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	if err := options.Register(fs, &o); err != nil {
-		t.Fatal(err)
-	}
-	if err := fs.Parse(nil); err != nil {
-		t.Fatal(err)
-	}
-	// Tests publish fixed historical event times (goldens depend on them): widen the band
-	// around the publish time (today) so they stay valid whatever the date.
-	o.MaxTimestampAge = 100 * 365 * 24 * time.Hour
-	return o
-}
-
-// writeReference writes a small catalog and rate file whose numbers the expectations use.
-func writeReference(t *testing.T, dir string) (catalog, rates string) {
-	t.Helper()
-	catalog, rates = filepath.Join(dir, "products.csv"), filepath.Join(dir, "rates.csv")
-	mustWrite(t, catalog, "product_id,name,category,list_price,currency\np-0001,Atlas,books,12.50,USD\np-0002,Kite,toys,8,USD\n")
-	mustWrite(t, rates, "currency,usd_per_unit,as_of\nUSD,1,2026-11-01\nEUR,1.1,2026-11-01\n")
-	return catalog, rates
-}
-
-func mustWrite(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// readRows decodes every NDJSON line of a local table the streaming job wrote (its hour
-// folders have no backfill manifests, so every part file is live).
-func readRows[T any](t *testing.T, root, table string) []T {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(root, "bq", table, "dt=*", "hr=*", "part-*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []T
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 8<<20)
-		for sc.Scan() {
-			var r T
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("%s: %v", p, err)
-			}
-			rows = append(rows, r)
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return rows
-}
-
-func dec(s string) schemas.Decimal {
-	d, err := schemas.ParseDecimal(s)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
-// crafted is one published message and what the test expects of it.
-type crafted struct {
-	payload string
-	at      time.Duration // event time, also the timestamp attribute; <0: no attribute
-}
-
-func validEvent(id, typ, user, product string, at time.Duration, amountCurrency string) crafted {
-	var b strings.Builder
-	fmt.Fprintf(&b, `{"event_id":%q,"event_type":%q,"event_time":%q,"user_id":%q`, id, typ, t0.Add(at).Format(time.RFC3339), user)
-	if product != "" {
-		fmt.Fprintf(&b, `,"product_id":%q,"quantity":1`, product)
-	}
-	if amount, currency, ok := strings.Cut(amountCurrency, " "); ok {
-		fmt.Fprintf(&b, `,"amount":%s,"currency":%q`, amount, currency)
-	}
-	b.WriteString(`,"device":{"os":"ios","country":"US"}}`)
-	return crafted{payload: b.String(), at: at}
 }
 
 func TestStreamingPipelineOnEmulator(t *testing.T) {
@@ -145,29 +43,13 @@ func TestStreamingPipelineOnEmulator(t *testing.T) {
 		{payload: `{"event_id":"bad-2","event_type":"purchase","event_time":"2026-11-01T12:00:15Z"}`, at: -1}, // no user_id, no attribute
 		{payload: oversized, at: 16 * time.Second},
 	}
-	var pub []*pubsubpb.PubsubMessage
-	for _, m := range msgs {
-		attrs := map[string]string{"origin": "test"}
-		if m.at >= 0 {
-			attrs["event_time"] = t0.Add(m.at).Format(time.RFC3339)
-		}
-		pub = append(pub, &pubsubpb.PubsubMessage{Data: []byte(m.payload), Attributes: attrs})
-	}
+	pub := pubsubMessages(msgs, map[string]string{"origin": "test"})
 	ids := publish(t, addr, topic, pub)
 
 	out := t.TempDir()
-	o := defaultOptions(t)
-	o.InputSubscription, o.IdleTimeout, o.OutputDirectory = sub, 3*time.Second, out
-	o.ProductCatalog, o.CurrencyRates = writeReference(t, t.TempDir())
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: addr, AckExtension: 10 * time.Second})
-	pr, err := ptest.RunWithMetrics(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := emulatorOptions(t, sub)
+	o.OutputDirectory = out
+	pr := run(t, emulatorConfig(o, addr, ""))
 
 	t.Run("events", func(t *testing.T) {
 		ev := func(id, typ, user, product string, at time.Duration, qty int64, amount, currency, category, list, usd string) schemas.Event {
@@ -310,14 +192,14 @@ func messageData(m schemas.Message) string { return string(m.Data) }
 func TestFailedBundleIsRedelivered(t *testing.T) {
 	addr := startEmulator(t)
 	topic, sub := newEmulatorSubscription(t, addr, 10)
-	var pub []*pubsubpb.PubsubMessage
+	var msgs []crafted
 	var want []any
 	for i := range 40 {
 		c := validEvent(fmt.Sprintf("e%02d", i), "page_view", "u1", "p-0001", time.Duration(i)*time.Second, "")
-		pub = append(pub, &pubsubpb.PubsubMessage{Data: []byte(c.payload), Attributes: map[string]string{"event_time": t0.Add(c.at).Format(time.RFC3339)}})
+		msgs = append(msgs, c)
 		want = append(want, c.payload)
 	}
-	publish(t, addr, topic, pub)
+	publish(t, addr, topic, pubsubMessages(msgs, nil))
 
 	read := pubsub.ReadConfig{Subscription: sub, Endpoint: addr, TimestampAttribute: "event_time", IdleTimeout: 3 * time.Second, AckExtension: 10 * time.Second,
 		MaxTimestampAge: 100 * 365 * 24 * time.Hour}
@@ -338,31 +220,4 @@ func TestFailedBundleIsRedelivered(t *testing.T) {
 	if n := backlog(t, addr, sub); n != 0 {
 		t.Errorf("%d messages still unacked after the second run", n)
 	}
-}
-
-func readArchive(t *testing.T, root string) map[string]schemas.Message {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(root, "archive", "dt=*", "hr=*", "*.jsonl.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(paths)
-	out := map[string]schemas.Message{}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs, err := files.ReadArchiveFile(data)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		for _, m := range msgs {
-			if _, dup := out[m.MessageID]; dup {
-				t.Errorf("message %s archived twice", m.MessageID)
-			}
-			out[m.MessageID] = m
-		}
-	}
-	return out
 }

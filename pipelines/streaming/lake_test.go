@@ -3,29 +3,17 @@ package streaming
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tributary-dev/tributary/internal/generate"
-	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 	"github.com/tributary-dev/tributary/schemas"
 )
-
-// allTables is every table the pipeline writes.
-var allTables = []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts,
-	schemas.TableUserSessions, schemas.TableFraudAlerts, schemas.TableDeadLetters}
 
 // TestTablesToCloudStorage runs the lake mode, --outputDirectory=gs://… without --outputDataset,
 // on local mode's path (the generator into the in-process Pub/Sub, the whole pipeline on Prism)
@@ -34,41 +22,14 @@ var allTables = []string{schemas.TableEvents, schemas.TableProductMetrics, schem
 // and product_metrics and trending_products are the golden ones, so the files hold what a
 // local run writes.
 func TestTablesToCloudStorage(t *testing.T) {
-	gcs, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gcs.Stop)
-	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
-	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
-
-	ctx := context.Background()
-	src, err := local.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	gcs := startGCS(t)
 	// The golden run's traffic, so the analytic tables can be compared with testdata/golden.
-	o := defaultOptions(t)
-	o.GenerateEvents, o.GenerateSeed = 3000, 7
-	gen := local.Generator(o.GenerateEvents, o.GenerateSeed, 0, o.TimestampAttribute, time.Time{})
-	gen.Start = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-	if _, err := src.Publish(ctx, gen, func(generate.Stats) {}); err != nil {
-		t.Fatal(err)
-	}
-	o.InputSubscription, o.MaxMessages, o.OutputDirectory = src.Subscription, gen.Count, "gs://lake/tributary"
-	o.ProductCatalog, o.CurrencyRates = "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv"
+	src, o := goldenTraffic(t)
+	o.OutputDirectory = "gs://lake/tributary"
 	// The golden traffic raises no alert at the default thresholds; these make fraud_alerts
 	// hold rows to check (and leave the other tables as they are).
 	o.FraudAnomalyMultiplier, o.FraudAnomalyMinPurchases = 1, 1
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: src.Server.Addr})
-	if err := ptest.Run(p); err != nil {
-		t.Fatal(err)
-	}
+	run(t, Config{Options: o, PubsubEndpoint: src.Server.Addr})
 
 	objs, _, err := gcs.ListObjectsWithOptions("lake", fakestorage.ListOptions{Prefix: "tributary/bq/"})
 	if err != nil {

@@ -26,7 +26,7 @@ func TestGoldenUniqueNames(t *testing.T) {
 	}{
 		{"files", func(o *Options) {}},
 		{"bigquery", func(o *Options) {
-			o.OutputDataset, o.BigQueryEndpoint, o.BigQueryInsecure = "tributary-test:analytics", "localhost:1", true
+			o.OutputDataset, o.BigQueryEndpoint, o.BigQueryInsecure = bqProject+":"+bqDataset, "localhost:1", true
 		}},
 	}
 	var lines []string

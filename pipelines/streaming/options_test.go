@@ -14,21 +14,6 @@ import (
 	"github.com/tributary-dev/tributary/transforms/windowing"
 )
 
-// defaults returns Options as the flags leave them when none is given.
-func defaults(t *testing.T) Options {
-	t.Helper()
-	var o Options
-	fs := flag.NewFlagSet("streaming", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := options.Register(fs, &o); err != nil {
-		t.Fatalf("Register: %v", err)
-	}
-	if err := fs.Parse(nil); err != nil {
-		t.Fatalf("Parse: %v", err)
-	}
-	return o
-}
-
 func TestOptionsDefaults(t *testing.T) {
 	o := defaults(t)
 	want := Options{

@@ -2,21 +2,16 @@ package streaming
 
 import (
 	"bytes"
-	"context"
 	"strconv"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/bigquery"
-	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
 	"github.com/tributary-dev/tributary/transforms/deadletter"
-	tpubsub "github.com/tributary-dev/tributary/transforms/pubsub"
 )
 
 // pubsubMaxMessage is Pub/Sub's limit on one message, data and attributes together.
@@ -52,23 +47,16 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 	oversized := map[string][]byte{ids[0]: text6MB, ids[1]: binary9MB}
 
 	out := t.TempDir()
-	o := defaultOptions(t)
-	o.InputSubscription, o.IdleTimeout = sub, 3*time.Second
+	o := emulatorOptions(t, sub)
 	o.OutputDirectory, o.NumShards = out, 1
-	o.OutputDataset, o.BigQueryEndpoint, o.BigQueryInsecure = "tributary-test:analytics", bq.Addr(), true
+	toBigQuery(&o, bq)
 	o.DeadLetterTopic = dlqTopic
-	o.ProductCatalog, o.CurrencyRates = writeReference(t, t.TempDir())
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: addr, AckExtension: 10 * time.Second, RunID: "run1"})
-	if err := ptest.Run(p); err != nil {
+	if err := ptest.Run(pipelineOf(t, emulatorConfig(o, addr, "run1"))); err != nil {
 		t.Fatalf("the job failed: %v", err)
 	}
 
 	t.Run("dead_letters rows", func(t *testing.T) {
-		rows := bq.Rows(bqtest.TableName("tributary-test", "analytics", schemas.TableDeadLetters))
+		rows := bq.Rows(bqTable(schemas.TableDeadLetters))
 		if len(rows) != 2 {
 			t.Fatalf("%d dead-letter rows, want 2", len(rows))
 		}
@@ -125,52 +113,8 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 		}
 	})
 	t.Run("the valid event is written", func(t *testing.T) {
-		if rows := bq.Rows(bqtest.TableName("tributary-test", "analytics", schemas.TableEvents)); len(rows) != 1 {
+		if rows := bq.Rows(bqTable(schemas.TableEvents)); len(rows) != 1 {
 			t.Errorf("%d events, want 1", len(rows))
 		}
 	})
-}
-
-// startBigQuery starts bqtest with every table of dataset tributary-test:analytics, as Terraform
-// declares them: its schema and the primary key every table is upserted by.
-func startBigQuery(t *testing.T) *bqtest.Server {
-	t.Helper()
-	bq := bqtest.Start(t)
-	for _, table := range []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.TableTrendingProducts, schemas.TableUserSessions, schemas.TableFraudAlerts, schemas.TableDeadLetters} {
-		fields, err := schemas.TableSchema(table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bq.CreateTable("tributary-test", "analytics", table, bqtest.WithSchema(fields), bqtest.WithPrimaryKey(bigquery.DefaultPrimaryKey(table)...))
-	}
-	return bq
-}
-
-// pullAll pulls and acks until want messages arrived or a pull comes back empty.
-func pullAll(t *testing.T, addr, sub string, want int) []*pubsubpb.PubsubMessage {
-	t.Helper()
-	ctx := context.Background()
-	c, err := tpubsub.NewClient(ctx, sub, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var got []*pubsubpb.PubsubMessage
-	for len(got) < want {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp, err := c.SubscriptionAdminClient.Pull(pctx, &pubsubpb.PullRequest{Subscription: sub, MaxMessages: 10})
-		cancel()
-		if err != nil || len(resp.GetReceivedMessages()) == 0 {
-			break
-		}
-		var ackIDs []string
-		for _, m := range resp.GetReceivedMessages() {
-			got = append(got, m.GetMessage())
-			ackIDs = append(ackIDs, m.GetAckId())
-		}
-		if err := c.SubscriptionAdminClient.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: sub, AckIds: ackIDs}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return got
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/tributary-dev/tributary/schemas"
@@ -56,8 +55,8 @@ func TestErrorsAndLogsCarryNoPayloadOrUserID(t *testing.T) {
 			topic, sub := newEmulatorSubscription(t, addr, 10)
 			bq := startBigQuery(t)
 			refuse := func(bqtest.Row) bool { return true }
-			bq.RejectRows(bqtest.TableName("tributary-test", "analytics", schemas.TableEvents), refuse)
-			bq.RejectRows(bqtest.TableName("tributary-test", "analytics", schemas.TableDeadLetters), refuse)
+			bq.RejectRows(bqTable(schemas.TableEvents), refuse)
+			bq.RejectRows(bqTable(schemas.TableDeadLetters), refuse)
 
 			valid := fmt.Sprintf(`{"event_id":"e1","event_type":"page_view","event_time":%q,"user_id":%q,"product_id":"p-0001","note":%q,"device":{"os":"ios","country":"US"}}`,
 				t0.Add(5*time.Second).Format(time.RFC3339), userSentinel, payloadSentinel)
@@ -65,21 +64,14 @@ func TestErrorsAndLogsCarryNoPayloadOrUserID(t *testing.T) {
 			attrs := map[string]string{"event_time": t0.Add(5 * time.Second).Format(time.RFC3339)}
 			ids := publish(t, addr, topic, []*pubsubpb.PubsubMessage{{Data: []byte(valid), Attributes: attrs}, {Data: []byte(broken), Attributes: attrs}})
 
-			o := defaultOptions(t)
-			o.InputSubscription, o.IdleTimeout = sub, 3*time.Second
+			o := emulatorOptions(t, sub)
 			o.OutputDirectory, o.NumShards = t.TempDir(), 1
-			o.OutputDataset, o.BigQueryEndpoint, o.BigQueryInsecure = "tributary-test:analytics", bq.Addr(), true
-			o.ProductCatalog, o.CurrencyRates = writeReference(t, t.TempDir())
+			toBigQuery(&o, bq)
 			if tokenize {
 				t.Setenv("TRIBUTARY_TEST_TOKEN_KEY", strings.Repeat("k", 32))
 				o.TokenizeUserIds, o.TokenKeyEnv = true, "TRIBUTARY_TEST_TOKEN_KEY"
 			}
-			if err := o.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			p, s := beam.NewPipelineWithRoot()
-			Build(s, Config{Options: o, PubsubEndpoint: addr, AckExtension: 10 * time.Second, RunID: "run1"})
-			err := ptest.Run(p)
+			err := ptest.Run(pipelineOf(t, emulatorConfig(o, addr, "run1")))
 			if err == nil {
 				t.Fatal("the job succeeded; want it to fail on the refused dead letters")
 			}

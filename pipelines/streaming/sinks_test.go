@@ -1,21 +1,16 @@
 package streaming
 
 import (
-	"io"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
 	"github.com/tributary-dev/tributary/transforms/files"
 )
 
@@ -27,14 +22,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 	addr := startEmulator(t)
 	topic, sub := newEmulatorSubscription(t, addr, 10)
 
-	gcs, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gcs.Stop)
-	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
-	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
-
+	gcs := startGCS(t)
 	bq := startBigQuery(t)
 
 	msgs := []crafted{
@@ -45,30 +33,17 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		validEvent("e3", "purchase", "u1", "p-0001", 20*time.Second, "20.00 EUR"), // a redelivered duplicate
 		{payload: `{"event_id": "bad-1", `, at: 15 * time.Second},
 	}
-	var pub []*pubsubpb.PubsubMessage
-	for _, m := range msgs {
-		pub = append(pub, &pubsubpb.PubsubMessage{Data: []byte(m.payload), Attributes: map[string]string{"event_time": t0.Add(m.at).Format(time.RFC3339)}})
-	}
+	pub := pubsubMessages(msgs, nil)
 	publish(t, addr, topic, pub)
 
-	o := defaultOptions(t)
-	o.InputSubscription, o.IdleTimeout = sub, 3*time.Second
+	o := emulatorOptions(t, sub)
 	o.OutputDirectory, o.NumShards = "gs://lake/tributary", 2
-	o.OutputDataset, o.BigQueryEndpoint, o.BigQueryInsecure = "tributary-test:analytics", bq.Addr(), true
-	o.ProductCatalog, o.CurrencyRates = writeReference(t, t.TempDir())
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, Config{Options: o, PubsubEndpoint: addr, AckExtension: 10 * time.Second, RunID: "run1"})
-	if err := ptest.Run(p); err != nil {
-		t.Fatal(err)
-	}
+	toBigQuery(&o, bq)
+	run(t, emulatorConfig(o, addr, "run1"))
 
-	table := func(name string) string { return bqtest.TableName("tributary-test", "analytics", name) }
 	t.Run("events", func(t *testing.T) {
 		var ids []string
-		for _, r := range bq.Rows(table(schemas.TableEvents)) {
+		for _, r := range bq.Rows(bqTable(schemas.TableEvents)) {
 			ids = append(ids, r["event_id"].(string))
 		}
 		slices.Sort(ids)
@@ -83,7 +58,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 			Views, Purchases, Users, Pane int64
 		}
 		var got []metric
-		for _, r := range bq.Rows(table(schemas.TableProductMetrics)) {
+		for _, r := range bq.Rows(bqTable(schemas.TableProductMetrics)) {
 			got = append(got, metric{Window: r["window_start"].(time.Time), Product: r["product_id"].(string),
 				Timing: r["pane_timing"].(string), Revenue: r["revenue_usd"].(string), Views: r["views"].(int64),
 				Purchases: r["purchases"].(int64), Users: r["distinct_users"].(int64), Pane: r["pane_index"].(int64)})
@@ -107,7 +82,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		// Both purchases (12:00:20, 12:00:30) fall in the 12 one-hour windows sliding every 5 m
 		// that start from 11:05 to 12:00; each ranks p-0001 (22 USD) above p-0002 (10 USD), a
 		// tie on purchases broken by revenue.
-		rows := bq.Rows(table(schemas.TableTrendingProducts))
+		rows := bq.Rows(bqTable(schemas.TableTrendingProducts))
 		if len(rows) != 12 {
 			t.Fatalf("%d trending rows, want 12", len(rows))
 		}
@@ -122,7 +97,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		}
 	})
 	t.Run("dead_letters", func(t *testing.T) {
-		rows := bq.Rows(table(schemas.TableDeadLetters))
+		rows := bq.Rows(bqTable(schemas.TableDeadLetters))
 		if len(rows) != 1 {
 			t.Fatalf("%d dead-letter rows, want 1", len(rows))
 		}

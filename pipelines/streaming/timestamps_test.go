@@ -3,62 +3,17 @@ package streaming
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tributary-dev/tributary/pipelines/streaming/local"
 	"github.com/tributary-dev/tributary/schemas"
-	"github.com/tributary-dev/tributary/transforms/files"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
-
-// pageView is a valid page view of p-0001 at `at`.
-func pageView(id string, at time.Time) []byte {
-	return fmt.Appendf(nil, `{"event_id":%q,"event_type":"page_view","event_time":%q,"user_id":"u1","product_id":"p-0001","device":{"os":"ios","country":"US"}}`,
-		id, at.Format(time.RFC3339Nano))
-}
-
-// runInBackground starts the pipeline and returns a channel with its result.
-func runInBackground(t *testing.T, o Options, cfg Config) (<-chan beam.PipelineResult, <-chan error) {
-	t.Helper()
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Options = o
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, cfg)
-	res, errc := make(chan beam.PipelineResult, 1), make(chan error, 1)
-	go func() {
-		pr, err := ptest.RunWithMetrics(p)
-		res <- pr
-		errc <- err
-	}()
-	return res, errc
-}
-
-// waitFor polls cond until it holds, failing the test after timeout or if the pipeline ends.
-func waitFor(t *testing.T, what string, timeout time.Duration, errc <-chan error, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		select {
-		case err := <-errc:
-			t.Fatalf("pipeline ended (%v) while waiting for %s", err, what)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s after %v", what, timeout)
-		}
-	}
-}
 
 // acked reports whether pstest has seen an ack for every id.
 func acked(src *local.Source, ids []string) bool {
@@ -72,44 +27,6 @@ func acked(src *local.Source, ids []string) bool {
 		}
 	}
 	return true
-}
-
-// archivedAt reads the archive and returns every message with the path of its file.
-func archivedAt(t *testing.T, root string) map[string]archived {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(root, "archive", "dt=*", "hr=*", "*.jsonl.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]archived{}
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs, err := files.ReadArchiveFile(data)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		for _, m := range msgs {
-			if _, dup := out[m.MessageID]; dup {
-				t.Errorf("message %s archived twice", m.MessageID)
-			}
-			rel, _ := filepath.Rel(root, p)
-			out[m.MessageID] = archived{m, rel}
-		}
-	}
-	return out
-}
-
-type archived struct {
-	schemas.Message
-	path string
-}
-
-// hourFolder is the archive folder of the hourly window holding t.
-func hourFolder(t time.Time) string {
-	return t.UTC().Format("archive/dt=2006-01-02/hr=15/")
 }
 
 // TestTimestampEdgesEndToEnd runs the pipeline on a stream that mixes valid timestamps with
@@ -206,7 +123,7 @@ func TestTimestampEdgesEndToEnd(t *testing.T) {
 		}
 	})
 
-	arch := archivedAt(t, out)
+	arch := readArchive(t, out)
 	t.Run("archive holds every message as received", func(t *testing.T) {
 		if len(arch) != len(all) {
 			t.Errorf("archive holds %d messages, want %d", len(arch), len(all))
@@ -332,7 +249,7 @@ func TestNoTimestampAttributeWindowsBeforeDrain(t *testing.T) {
 	if diff := cmp.Diff(want, rowFor(x)); diff != "" {
 		t.Errorf("product_metrics of the first window (-want +got):\n%s", diff)
 	}
-	if n := len(archivedAt(t, out)); n != 7 {
+	if n := len(readArchive(t, out)); n != 7 {
 		t.Errorf("archive holds %d messages, want 7", n)
 	}
 	if c := telemetry.FromPipeline(pr).Counters; c["pubsub.no_timestamp"] != 7 {
