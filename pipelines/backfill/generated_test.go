@@ -1,14 +1,10 @@
 package backfill
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/tributary-dev/tributary/internal/gentest"
 )
 
 // TestGeneratedFilesAreCurrent fails when a file generated from Options (templates/backfill/
@@ -20,24 +16,8 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GeneratedFiles: %v", err)
 	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
+	if len(files) != 3 {
+		t.Errorf("%d generated files, want metadata, Terraform variables and README", len(files))
 	}
-	slices.Sort(paths)
-	if len(paths) != 3 {
-		t.Errorf("generated files %v, want metadata, Terraform variables and README", paths)
-	}
-	for _, p := range paths {
-		rel, _ := filepath.Rel(root, p)
-		got, err := os.ReadFile(p)
-		if err != nil {
-			t.Errorf("%s: %v; run make generate", rel, err)
-			continue
-		}
-		if !bytes.Equal(got, files[p]) {
-			diff := cmp.Diff(strings.Split(string(got), "\n"), strings.Split(string(files[p]), "\n"))
-			t.Errorf("%s is stale; run make generate (-on disk +wanted):\n%s", rel, diff)
-		}
-	}
+	gentest.Current(t, root, files)
 }

@@ -1,17 +1,12 @@
 package streaming
 
 import (
-	"bytes"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/tributary-dev/tributary/internal/gentest"
 )
 
 // TestGeneratedFilesAreCurrent fails when a file generated from Options
@@ -23,26 +18,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GeneratedFiles: %v", err)
 	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	for _, p := range paths {
-		rel, _ := filepath.Rel(root, p)
-		got, err := os.ReadFile(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("%s is missing; run make generate", rel)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, files[p]) {
-			diff := cmp.Diff(strings.Split(string(got), "\n"), strings.Split(string(files[p]), "\n"))
-			t.Errorf("%s is stale; run make generate (-on disk +wanted):\n%s", rel, diff)
-		}
-	}
+	gentest.Current(t, root, files)
 }
 
 // TestTerraformVariablesDoNotCollide guards the one mistake terraform fmt

@@ -1,14 +1,12 @@
 package bigquery
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/tributary-dev/tributary/internal/gentest"
 )
 
 // TestTerraformTablesAreCurrent fails when terraform/modules/bigquery/tables.tf no
@@ -19,16 +17,7 @@ func TestTerraformTablesAreCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p, want := range files {
-		got, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatalf("%v; run make generate", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale; run make generate (-on disk +wanted):\n%s", p,
-				cmp.Diff(strings.Split(string(got), "\n"), strings.Split(string(want), "\n")))
-		}
-	}
+	gentest.Current(t, root, files)
 }
 
 func TestTerraformInterval(t *testing.T) {
