@@ -175,6 +175,7 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 	bo.OutputDirectory = filepath.Join(dir, "backfill")
 	bo.From = gen.Start.Add(-time.Minute).Truncate(time.Hour).Format(time.RFC3339)
 	bo.To = now.Add(time.Hour).Truncate(time.Hour).Format(time.RFC3339)
+	bo.AllowOpenRange = true // the streaming run has ended: nothing more can arrive for the range
 	if err := bo.Validate(); err != nil {
 		t.Fatal(err)
 	}

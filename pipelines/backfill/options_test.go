@@ -29,9 +29,21 @@ func TestOptionsValidate(t *testing.T) {
 		}, "archiveLateness"},
 		{"bad replay", func(o *Options) { o.Range, o.Replay = "previous-day", "fast" }, "replay"},
 		{"core rule", func(o *Options) { o.Range, o.DedupHorizon = "previous-day", 0 }, "dedupHorizon"},
+		// A range is closed once --archiveLateness has passed after --to.
+		{"open range by --from alone", func(o *Options) { o.From, o.AllowOpenRange = "-24h", false }, "to"},
+		{"open range by --to", func(o *Options) {
+			o.From, o.To, o.AllowOpenRange = "-3h", time.Now().Add(time.Hour).UTC().Truncate(time.Hour).Format(time.RFC3339), false
+		}, "to"},
+		{"previous-hour is open for an hour", func(o *Options) { o.Range, o.AllowOpenRange = "previous-hour", false }, "range"},
+		{"closed range", func(o *Options) {
+			o.From, o.To, o.AllowOpenRange = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", false
+		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := defaults[Options](t)
+			// Ranges relative to now (previous-day, -24h) are open for an hour after midnight or
+			// the hour: the cases below set AllowOpenRange back to false where they test that.
+			o.AllowOpenRange = true
 			tc.set(&o)
 			err := o.Validate()
 			var fe *options.FlagError

@@ -17,6 +17,17 @@ variable "archive_lateness" {
   }
 }
 
+variable "allow_open_range" {
+  type        = string
+  description = "Replay a range that is not closed yet (--to + --archiveLateness is after the launch). Its files then freeze rows the streaming job may still change: late events it takes into the range afterwards are left out of readers of the replaced hours. For tests and a first look, not for schedules. Null keeps the pipeline default (false)."
+  default     = null
+
+  validation {
+    condition     = var.allow_open_range == null || can(regex("^(?:^(true|false)$)$", var.allow_open_range))
+    error_message = "The allow_open_range variable must match ^(true|false)$."
+  }
+}
+
 variable "replay" {
   type        = string
   description = "paced: partition by partition in publish-time order with an advancing watermark, so windows close and state is freed as the replay moves on (memory bounded by the replay rate, not the range; on Dataflow this shape would make a streaming job); batch: one bounded read of every partition (a Dataflow batch job; on Prism the whole range is held in memory); auto: paced on Prism, batch elsewhere. For example: batch. Null keeps the pipeline default (auto)."
@@ -389,6 +400,7 @@ locals {
     for name, value in {
       archive                  = var.archive
       archiveLateness          = var.archive_lateness
+      allowOpenRange           = var.allow_open_range
       replay                   = var.replay
       timestampAttribute       = var.timestamp_attribute
       maxTimestampSkew         = var.max_timestamp_skew
