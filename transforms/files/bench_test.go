@@ -51,13 +51,8 @@ func BenchmarkWrite(b *testing.B) {
 			{"spill", 4 << 20, gzip.DefaultCompression},
 		} {
 			b.Run(tg.name+"/"+sc.name, func(b *testing.B) {
-				prefix, _ := tg.prefix(b)
+				prefix, _, st := tg.open(b)
 				ctx := context.Background()
-				st, err := openStore(ctx, prefix)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer st.close()
 				tmp := b.TempDir()
 				var compressed int64
 				b.SetBytes(size)
@@ -69,7 +64,7 @@ func BenchmarkWrite(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					res, err := writeLines(ctx, st, Join(prefix, fmt.Sprintf("f%d.jsonl.gz", i)), sc.level, s.each)
+					res, err := writeLines(ctx, st.st, Join(prefix, fmt.Sprintf("f%d.jsonl.gz", i)), sc.level, s.each)
 					s.close()
 					if err != nil {
 						b.Fatal(err)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,93 +19,133 @@ import (
 // no files (nil, no error). Temporary files of a local write that never finished (a crash
 // between create and link) are left out: they are not part of what the store holds.
 func (s *Store) List(ctx context.Context, dir string) ([]Object, error) {
-	if isGCS(dir) != isGCS(s.prefix) {
-		return nil, fmt.Errorf("%s: not in the store of %s", dir, s.prefix)
+	entries, err := s.list(ctx, dir, false)
+	if err != nil {
+		return nil, err
 	}
+	out := make([]Object, len(entries))
+	for i, e := range entries {
+		out[i] = e.Object
+	}
+	return out, nil
+}
+
+// ListTree returns the slash-separated names, relative to dir, of every file under dir (a local
+// directory or gs://bucket/path), sorted; by List's rules otherwise (none if dir does not exist,
+// no temporary files).
+func (s *Store) ListTree(ctx context.Context, dir string) ([]string, error) {
+	entries, err := s.list(ctx, dir, true)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.name
+	}
+	return names, nil
+}
+
+// entry is a listed file: what it holds and its slash-separated name relative to the folder
+// listed.
+type entry struct {
+	Object
+	name string
+}
+
+// list is List and ListTree: the files in dir, or with recursive every file below it, sorted
+// by location.
+func (s *Store) list(ctx context.Context, dir string, recursive bool) ([]entry, error) {
+	if err := s.owns(dir); err != nil {
+		return nil, err
+	}
+	var out []entry
+	var err error
 	if g, ok := s.st.(*gcsStore); ok {
-		return g.list(ctx, dir)
-	}
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		out, err = g.list(ctx, dir, recursive)
+	} else {
+		out, err = listLocal(dir, recursive)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
-	var out []Object
-	for _, e := range entries {
-		if e.IsDir() || isTemporary(e.Name()) {
-			continue
-		}
-		info, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed since the listing
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", dir, err)
-		}
-		out = append(out, Object{Location: filepath.Join(dir, e.Name()), Size: info.Size()})
-	}
+	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.Location, b.Location) })
 	return out, nil
 }
 
 // isTemporary reports a local store's temporary file (see localStore.create).
 func isTemporary(name string) bool { return strings.HasPrefix(name, ".tmp-") }
 
-func (g *gcsStore) list(ctx context.Context, dir string) ([]Object, error) {
-	bucket, name, err := splitGCS(dir)
+func listLocal(dir string, recursive bool) ([]entry, error) {
+	var out []entry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil && p == dir:
+			return err // a missing folder is told apart below
+		case errors.Is(err, fs.ErrNotExist):
+			return nil // removed since the listing
+		case err != nil:
+			return err
+		case d.IsDir():
+			if p != dir && !recursive {
+				return fs.SkipDir
+			}
+			return nil
+		case isTemporary(d.Name()):
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since the listing
+		}
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, entry{Object: Object{Location: p, Size: info.Size()}, name: filepath.ToSlash(rel)})
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// list makes one query: with a delimiter for one folder (deeper names come back as prefixes,
+// which are skipped), without one for the tree.
+func (g *gcsStore) list(ctx context.Context, dir string, recursive bool) ([]entry, error) {
+	bucket, prefix, err := splitGCS(dir)
 	if err != nil {
 		return nil, err
 	}
-	prefix := strings.TrimSuffix(name, "/") + "/"
-	if prefix == "/" {
-		prefix = ""
+	if prefix = strings.TrimSuffix(prefix, "/"); prefix != "" {
+		prefix += "/"
 	}
-	// The delimiter keeps the listing to this folder: deeper names come back as prefixes,
-	// which are skipped.
-	q := &storage.Query{Prefix: prefix, Delimiter: "/"}
+	q := &storage.Query{Prefix: prefix}
+	if !recursive {
+		q.Delimiter = "/"
+	}
 	if err := q.SetAttrSelection([]string{"Name", "Size", "CRC32C"}); err != nil {
-		return nil, fmt.Errorf("listing %s: %w", dir, err)
+		return nil, err
 	}
-	var out []Object
+	var out []entry
 	it := g.client.Bucket(bucket).Objects(ctx, q)
 	for {
 		a, err := it.Next()
-		if err == iterator.Done {
-			break
+		if errors.Is(err, iterator.Done) {
+			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", dir, err)
+			return nil, err
 		}
 		if a.Name == "" || strings.HasSuffix(a.Name, "/") {
 			continue // a sub-folder, or a folder placeholder object
 		}
-		out = append(out, Object{Location: "gs://" + bucket + "/" + a.Name, Size: a.Size, CRC32C: a.CRC32C})
+		out = append(out, entry{
+			Object: Object{Location: "gs://" + bucket + "/" + a.Name, Size: a.Size, CRC32C: a.CRC32C},
+			name:   strings.TrimPrefix(a.Name, prefix),
+		})
 	}
-	slices.SortFunc(out, func(a, b Object) int { return strings.Compare(a.Location, b.Location) })
-	return out, nil
-}
-
-// Open returns a reader of the file at location (on the store's side). Close it.
-func (s *Store) Open(ctx context.Context, location string) (io.ReadCloser, error) {
-	if isGCS(location) != isGCS(s.prefix) {
-		return nil, fmt.Errorf("%s: not in the store of %s", location, s.prefix)
-	}
-	if g, ok := s.st.(*gcsStore); ok {
-		bucket, name, err := splitGCS(location)
-		if err != nil {
-			return nil, err
-		}
-		// The stores write no Content-Encoding, so Cloud Storage serves the bytes as written.
-		r, err := g.client.Bucket(bucket).Object(name).NewReader(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("opening %s: %w", location, err)
-		}
-		return r, nil
-	}
-	f, err := os.Open(location)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", location, err)
-	}
-	return f, nil
 }

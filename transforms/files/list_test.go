@@ -1,74 +1,123 @@
 package files
 
 import (
-	"bytes"
 	"context"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestStoreList lists one folder on both targets: its files only, not a sub-folder's, not a
-// sibling folder sharing its name as a prefix, and no local temporary file; a missing folder
-// holds nothing.
+// TestStoreList lists one folder with List and its tree with ListTree, on both targets: the
+// folder's files (List: not a sub-folder's), not a sibling folder's that shares its name as a
+// prefix, no local temporary file, no folder placeholder object; a missing folder holds nothing.
 func TestStoreList(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			prefix, _ := tg.prefix(t)
-			ctx := context.Background()
-			st, err := OpenStore(ctx, prefix)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			for _, name := range []string{"hr=10/b.gz", "hr=10/a.gz", "hr=10/sub/c.gz", "hr=100/d.gz", "hr=11/e.gz"} {
-				if _, err := st.Create(ctx, Join(prefix, name), []byte(name)); err != nil {
-					t.Fatal(err)
+	files := []string{"hr=10/b.gz", "hr=10/a.gz", "hr=10/sub/c.gz", "hr=100/d.gz", "hr=11/e.gz"}
+	tests := []struct {
+		name string
+		list func(ctx context.Context, st *Store, dir string) ([]string, error)
+		want []string
+	}{
+		{"List", func(ctx context.Context, st *Store, dir string) ([]string, error) {
+			objs, err := st.List(ctx, dir)
+			var locations []string
+			for _, o := range objs {
+				locations = append(locations, o.Location)
+				if o.Size != int64(len(o.Location)) {
+					t.Errorf("%s: size %d, want %d", o.Location, o.Size, len(o.Location))
 				}
 			}
-			if !isGCS(prefix) {
-				os.WriteFile(filepath.Join(prefix, "hr=10", ".tmp-a.gz-123"), []byte("partial"), 0o644)
+			return locations, err
+		}, []string{"hr=10/a.gz", "hr=10/b.gz"}},
+		{"ListTree", func(ctx context.Context, st *Store, dir string) ([]string, error) {
+			names, err := st.ListTree(ctx, dir)
+			for i, n := range names {
+				names[i] = Join(dir, n)
 			}
-			objs, err := st.List(ctx, Join(prefix, "hr=10"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, o := range objs {
-				rc, err := st.Open(ctx, o.Location)
+			return names, err
+		}, []string{"hr=10/a.gz", "hr=10/b.gz", "hr=10/sub/c.gz"}},
+	}
+	for _, tg := range targets {
+		for _, tc := range tests {
+			t.Run(tg.name+"/"+tc.name, func(t *testing.T) {
+				prefix, c, st := tg.open(t)
+				ctx := context.Background()
+				for _, name := range files {
+					// Each file holds its location, so its size tells a listing's Size is right.
+					if _, err := st.Create(ctx, Join(prefix, name), []byte(Join(prefix, name))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if c == nil {
+					os.WriteFile(filepath.Join(prefix, "hr=10", ".tmp-a.gz-123"), []byte("partial"), 0o644)
+					os.WriteFile(filepath.Join(prefix, "hr=10", "sub", ".tmp-c.gz-123"), []byte("partial"), 0o644)
+				} else {
+					w := c.Bucket(testBucket).Object("out/hr=10/sub/").NewWriter(ctx)
+					if err := w.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := tc.list(ctx, st, Join(prefix, "hr=10"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				var b bytes.Buffer
-				b.ReadFrom(rc)
-				rc.Close()
-				rel := strings.TrimPrefix(filepath.ToSlash(strings.TrimPrefix(o.Location, prefix)), "/")
-				if b.String() != rel || o.Size != int64(len(rel)) {
-					t.Errorf("%s: read %q (size %d), want its name", o.Location, b.String(), o.Size)
+				var want []string
+				for _, n := range tc.want {
+					want = append(want, Join(prefix, n))
 				}
-				got = append(got, rel)
-			}
-			if diff := cmp.Diff([]string{"hr=10/a.gz", "hr=10/b.gz"}, got); diff != "" {
-				t.Errorf("listing (-want +got):\n%s", diff)
-			}
-			if objs, err := st.List(ctx, Join(prefix, "hr=12")); err != nil || len(objs) != 0 {
-				t.Errorf("missing folder: %v, %v; want nothing, no error", objs, err)
-			}
-		})
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("listing (-want +got):\n%s", diff)
+				}
+				if got, err := tc.list(ctx, st, Join(prefix, "hr=12")); err != nil || len(got) != 0 {
+					t.Errorf("missing folder: %v, %v; want nothing, no error", got, err)
+				}
+			})
+		}
 	}
 }
 
-// TestScanArchiveRefusesTruncatedFile: a gzip stream cut short is an error, never a short file.
-func TestScanArchiveRefusesTruncatedFile(t *testing.T) {
-	whole := gzipped(t, strings.Repeat(`{"data":"e30=","publish_time":"2026-11-01T12:00:00Z","message_id":"m","format":2}`+"\n", 50))
-	if recs, err := ReadArchiveRecords(whole); err != nil || len(recs) != 50 {
-		t.Fatalf("whole file: %d records, %v; want 50", len(recs), err)
-	}
-	// The last 8 bytes are gzip's checksum and size; cutting into them leaves every line whole.
-	if recs, err := ReadArchiveRecords(whole[:len(whole)-6]); err == nil {
-		t.Errorf("truncated file read as %d records without an error", len(recs))
+// TestStoreOpenReadDelete checks Open and Read (a missing file wraps fs.ErrNotExist) and Delete
+// (a missing file is no error), locally and on Cloud Storage.
+func TestStoreOpenReadDelete(t *testing.T) {
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			prefix, _, st := tg.open(t)
+			ctx := context.Background()
+			loc := Join(prefix, "bq/events/flat.json")
+			if _, err := st.Create(ctx, loc, []byte("flat")); err != nil {
+				t.Fatal(err)
+			}
+			rc, err := st.Open(ctx, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || string(data) != "flat" {
+				t.Errorf("Open: read %q, %v", data, err)
+			}
+			if data, err := st.Read(ctx, loc); err != nil || string(data) != "flat" {
+				t.Errorf("Read = %q, %v", data, err)
+			}
+			if err := st.Delete(ctx, loc); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Delete(ctx, loc); err != nil {
+				t.Errorf("Delete of a missing file: %v", err)
+			}
+			if _, err := st.Read(ctx, loc); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("Read of a deleted file: %v, want fs.ErrNotExist", err)
+			}
+			if _, err := st.Open(ctx, loc); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("Open of a deleted file: %v, want fs.ErrNotExist", err)
+			}
+			if _, err := st.Read(ctx, "gs://other/x.json"); tg.name == "local" && err == nil {
+				t.Error("Read of a gs:// location in a local store: no error")
+			}
+		})
 	}
 }

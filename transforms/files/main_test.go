@@ -57,6 +57,19 @@ var targets = []target{
 	{"gcs", func(t testing.TB) (string, *storage.Client) { return "gs://" + testBucket + "/out", fakeGCS(t) }},
 }
 
+// open returns a fresh prefix of the target, a client for checking (nil locally) and a store
+// of the prefix, closed when the test ends.
+func (tg target) open(t testing.TB) (prefix string, c *storage.Client, st *Store) {
+	t.Helper()
+	prefix, c = tg.prefix(t)
+	st, err := OpenStore(context.Background(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return prefix, c, st
+}
+
 // listFiles returns every file under prefix by its slash-separated name relative to prefix,
 // temporary files included (a test fails if any is left).
 func listFiles(t testing.TB, c *storage.Client, prefix string) map[string][]byte {

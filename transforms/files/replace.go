@@ -12,18 +12,15 @@ import (
 // the old bytes or the new ones, never a mix: a rename locally, an atomic upload on Cloud
 // Storage.
 func (s *Store) Replace(ctx context.Context, location string, data []byte) error {
-	if isGCS(location) != isGCS(s.prefix) {
-		return fmt.Errorf("%s: not in the store of %s", location, s.prefix)
+	h, err := s.object(location)
+	if err != nil {
+		return err
 	}
-	if g, ok := s.st.(*gcsStore); ok {
-		bucket, name, err := splitGCS(location)
-		if err != nil {
-			return err
-		}
+	if h != nil {
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		w := g.client.Bucket(bucket).Object(name).NewWriter(wctx)
-		w.ContentType = contentType(name)
+		w := h.NewWriter(wctx)
+		w.ContentType = contentType(h.ObjectName())
 		if _, err := w.Write(data); err != nil {
 			cancel()
 			w.Close()

@@ -13,13 +13,8 @@ func TestStoreReplace(t *testing.T) {
 	const name = "summary.json"
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
-			prefix, c := tg.prefix(t)
+			prefix, c, st := tg.open(t)
 			ctx := context.Background()
-			st, err := OpenStore(ctx, prefix)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
 			for _, data := range []string{"{\"run\": 1}\n", "{\"run\": 2, \"longer\": true}\n", "{}\n"} {
 				if err := st.Replace(ctx, Join(prefix, name), []byte(data)); err != nil {
 					t.Fatal(err)

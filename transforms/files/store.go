@@ -70,8 +70,8 @@ func OpenStore(ctx context.Context, prefix string) (*Store, error) {
 // ErrDifferentContent error. location must be on the store's side (gs:// or local) of the
 // prefix it was opened with; Join builds it.
 func (s *Store) Create(ctx context.Context, location string, data []byte) (existing bool, err error) {
-	if isGCS(location) != isGCS(s.prefix) {
-		return false, fmt.Errorf("%s: not in the store of %s", location, s.prefix)
+	if err := s.owns(location); err != nil {
+		return false, err
 	}
 	_, existing, err = s.st.create(ctx, location, func(w io.Writer) error {
 		_, err := w.Write(data)

@@ -92,18 +92,13 @@ func TestCreate(t *testing.T) {
 	for _, tg := range targets {
 		for _, tc := range tests {
 			t.Run(tg.name+"/"+tc.name, func(t *testing.T) {
-				prefix, c := tg.prefix(t)
+				prefix, c, st := tg.open(t)
 				ctx := context.Background()
-				st, err := openStore(ctx, prefix)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer st.close()
-				if g, ok := st.(*gcsStore); ok {
+				if g, ok := st.st.(*gcsStore); ok {
 					g.chunkSize = 256 << 10 // so a large write uploads chunks before it fails
 				}
 				for i, w := range tc.writes {
-					res, err := writeLines(ctx, st, Join(prefix, name), gzip.DefaultCompression, w.lines)
+					res, err := writeLines(ctx, st.st, Join(prefix, name), gzip.DefaultCompression, w.lines)
 					if !errors.Is(err, w.wantErr) {
 						t.Fatalf("write %d: error %v, want %v", i, err, w.wantErr)
 					}
@@ -211,15 +206,9 @@ func TestStoreCreate(t *testing.T) {
 	for _, tg := range targets {
 		for _, tc := range tests {
 			t.Run(tg.name+"/"+tc.name, func(t *testing.T) {
-				prefix, c := tg.prefix(t)
-				ctx := context.Background()
-				st, err := OpenStore(ctx, prefix)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer st.Close()
+				prefix, c, st := tg.open(t)
 				for i, cr := range tc.creates {
-					existing, err := st.Create(ctx, Join(prefix, name), []byte(cr.data))
+					existing, err := st.Create(context.Background(), Join(prefix, name), []byte(cr.data))
 					if !errors.Is(err, cr.wantErr) {
 						t.Fatalf("create %d: error %v, want %v", i, err, cr.wantErr)
 					}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,18 @@ func gzipped(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestScanArchiveRefusesTruncatedFile: a gzip stream cut short is an error, never a short file.
+func TestScanArchiveRefusesTruncatedFile(t *testing.T) {
+	whole := gzipped(t, strings.Repeat(`{"data":"e30=","publish_time":"2026-11-01T12:00:00Z","message_id":"m","format":2}`+"\n", 50))
+	if recs, err := ReadArchiveRecords(whole); err != nil || len(recs) != 50 {
+		t.Fatalf("whole file: %d records, %v; want 50", len(recs), err)
+	}
+	// The last 8 bytes are gzip's checksum and size; cutting into them leaves every line whole.
+	if recs, err := ReadArchiveRecords(whole[:len(whole)-6]); err == nil {
+		t.Errorf("truncated file read as %d records without an error", len(recs))
+	}
 }
 
 func TestWALWritesOneFilePerPublishHourAndRetriesIdempotently(t *testing.T) {
