@@ -199,9 +199,13 @@ func (fn *filesWriteFn) FinishBundle(ctx context.Context, emit func(string)) err
 	return nil
 }
 
-// memberTime returns a row's membership time: from the typed rows directly, otherwise from
-// the column in its JSON. A row without one (or with one that is not a time) has the zero
-// time, which belongs to no range.
+// MemberTime returns the time in row's membership column (its table's Layout.Member): a
+// backfill keeps the rows of its range by it, as the lake writer files them. A row without one
+// (or with one that is not a time) has the zero time, which belongs to no range.
+func MemberTime(row any, column string) time.Time { return memberTime(row, nil, column) }
+
+// memberTime reads the typed rows directly, otherwise the column in line, the row's JSON (nil:
+// encoded here).
 func memberTime(row any, line []byte, column string) time.Time {
 	switch r := row.(type) {
 	case schemas.Event:
@@ -216,6 +220,14 @@ func memberTime(row any, line []byte, column string) time.Time {
 		return r.DetectedAt
 	case schemas.DeadLetterRow:
 		return r.PublishTime
+	case schemas.DeadLetter:
+		return r.PublishTime
+	}
+	if line == nil {
+		var err error
+		if line, err = json.Marshal(row); err != nil {
+			return time.Time{}
+		}
 	}
 	var cols map[string]json.RawMessage
 	if json.Unmarshal(line, &cols) != nil {
