@@ -15,6 +15,22 @@ func (e *FlagError) Error() string { return "invalid --" + e.Flag + ": " + e.Msg
 // value, phrased to follow the flag name ("must be > 0"), or "" when it is fine.
 type Rule func() string
 
+// AddRules adds more to rules; where both have a rule for a flag, the first failing one wins.
+func AddRules(rules, more map[string]Rule) {
+	for flag, rule := range more {
+		if first, ok := rules[flag]; ok {
+			rules[flag] = func() string {
+				if msg := first(); msg != "" {
+					return msg
+				}
+				return rule()
+			}
+			continue
+		}
+		rules[flag] = rule
+	}
+}
+
 // Validate checks opts (a tagged struct or a pointer to one) in field order:
 // for each option first its tags (required, regex), then its rule from rules,
 // keyed by flag name. It returns a *FlagError for the first bad option.

@@ -120,6 +120,16 @@ func LocalPath(path string) bool {
 	return path != "" && !strings.HasPrefix(path, "gs://") && !strings.HasPrefix(path, "sample://")
 }
 
+// UnreadablePath is why the workers cannot read path, a path on the launcher's disk, phrased to
+// follow its flag name; "" where they can (they run in this process, or path is remote).
+func UnreadablePath(path string) string {
+	if InProcess() || !LocalPath(path) {
+		return ""
+	}
+	return fmt.Sprintf("%q is a path on this machine, which the workers of --runner=%s cannot read; use a gs:// URI",
+		path, Name(*runners.Runner))
+}
+
 // RemoteError is the refusal of a local resource on a runner whose workers do not share the
 // launcher's process, naming the flag.
 func RemoteError(flag, what string) error {

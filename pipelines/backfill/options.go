@@ -74,15 +74,7 @@ func (o Options) Validate() error {
 			return msg
 		}
 	}
-	inProcess := runner.InProcess()
-	remotePath := func(path string) string {
-		if inProcess || !runner.LocalPath(path) {
-			return ""
-		}
-		return fmt.Sprintf("%q is a path on this machine, which the workers of --runner=%s cannot read; use a gs:// URI",
-			path, runner.Name(*runners.Runner))
-	}
-	for flag, rule := range map[string]options.Rule{
+	options.AddRules(rules, map[string]options.Rule{
 		"archive": func() string {
 			if o.Archive == "" {
 				return "must not be empty"
@@ -90,7 +82,7 @@ func (o Options) Validate() error {
 			if msg := validateArchive(o.Archive); msg != "" {
 				return msg
 			}
-			return remotePath(o.Archive)
+			return runner.UnreadablePath(o.Archive)
 		},
 		"from":  rangeRule("from"),
 		"to":    rangeRule("to"),
@@ -101,22 +93,7 @@ func (o Options) Validate() error {
 			}
 			return ""
 		},
-		"productCatalog":  func() string { return remotePath(o.ProductCatalog) },
-		"currencyRates":   func() string { return remotePath(o.CurrencyRates) },
-		"tokenKeyFile":    func() string { return remotePath(o.TokenKeyFile) },
-		"outputDirectory": func() string { return remotePath(o.OutputDirectory) },
-	} {
-		if first, ok := rules[flag]; ok {
-			rules[flag] = func() string {
-				if msg := first(); msg != "" {
-					return msg
-				}
-				return rule()
-			}
-			continue
-		}
-		rules[flag] = rule
-	}
+	})
 	return options.Validate(o, rules)
 }
 

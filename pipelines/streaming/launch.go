@@ -22,13 +22,6 @@ const (
 // workers share this process): what the launcher can reach, the workers may not.
 func (o Options) launchRules() map[string]options.Rule {
 	inProcess := runner.InProcess()
-	remotePath := func(path string) string {
-		if inProcess || !runner.LocalPath(path) {
-			return ""
-		}
-		return fmt.Sprintf("%q is a path on this machine, which the workers of --runner=%s cannot read; use a gs:// URI",
-			path, runner.Name(*runners.Runner))
-	}
 	return map[string]options.Rule{
 		"inputSubscription": func() string {
 			if o.InputSubscription != "" || inProcess {
@@ -49,10 +42,6 @@ func (o Options) launchRules() map[string]options.Rule {
 			}
 			return ""
 		},
-		"productCatalog":  func() string { return remotePath(o.ProductCatalog) },
-		"currencyRates":   func() string { return remotePath(o.CurrencyRates) },
-		"tokenKeyFile":    func() string { return remotePath(o.TokenKeyFile) },
-		"outputDirectory": func() string { return remotePath(o.OutputDirectory) },
 		"tempDirectory": func() string {
 			// A directory on each worker by design: only a relative path means nothing there.
 			if inProcess || o.TempDirectory == "" || filepath.IsAbs(o.TempDirectory) {
@@ -64,18 +53,13 @@ func (o Options) launchRules() map[string]options.Rule {
 	}
 }
 
-// addRules adds more to rules; where both have a rule for a flag, the first failing one wins.
-func addRules(rules, more map[string]options.Rule) {
-	for flag, rule := range more {
-		if first, ok := rules[flag]; ok {
-			rules[flag] = func() string {
-				if msg := first(); msg != "" {
-					return msg
-				}
-				return rule()
-			}
-			continue
-		}
-		rules[flag] = rule
+// pathRules are the core's launch rules (see Options.launchRules): the files the workers read
+// and write.
+func (o CoreOptions) pathRules() map[string]options.Rule {
+	return map[string]options.Rule{
+		"productCatalog":  func() string { return runner.UnreadablePath(o.ProductCatalog) },
+		"currencyRates":   func() string { return runner.UnreadablePath(o.CurrencyRates) },
+		"tokenKeyFile":    func() string { return runner.UnreadablePath(o.TokenKeyFile) },
+		"outputDirectory": func() string { return runner.UnreadablePath(o.OutputDirectory) },
 	}
 }

@@ -85,7 +85,7 @@ func (o Options) Validate() error {
 	if err != nil {
 		return err
 	}
-	for flag, rule := range map[string]options.Rule{
+	options.AddRules(rules, map[string]options.Rule{
 		"maxMessages": func() string {
 			if o.MaxMessages > 0 && o.NumReaders > 1 {
 				return fmt.Sprintf("is refused with --numReaders=%d: Pub/Sub spreads messages unevenly over the readers, so a quota per reader can wait forever; stop with --idleTimeout", o.NumReaders)
@@ -103,10 +103,8 @@ func (o Options) Validate() error {
 		},
 		"generateEvents": func() string { return options.NonNegative(o.GenerateEvents) },
 		"generateRate":   func() string { return options.NonNegative(o.GenerateRate) },
-	} {
-		rules[flag] = rule
-	}
-	addRules(rules, o.launchRules())
+	})
+	options.AddRules(rules, o.launchRules())
 	return options.Validate(o, rules)
 }
 
@@ -168,19 +166,14 @@ func (o CoreOptions) Rules() (map[string]options.Rule, error) {
 	// session or timer of an accepted event leaves what int64 nanoseconds and the sinks hold.
 	for flag, d := range map[string]time.Duration{"maxOutOfOrderness": o.MaxOutOfOrderness, "allowedLateness": o.AllowedLateness,
 		"dedupHorizon": o.DedupHorizon, "fraudVelocityWindow": o.FraudVelocityWindow, "fraudStateTtl": o.FraudStateTTL} {
-		rule := rules[flag]
-		rules[flag] = func() string {
-			if rule != nil {
-				if msg := rule(); msg != "" {
-					return msg
-				}
-			}
+		options.AddRules(rules, map[string]options.Rule{flag: func() string {
 			if d > decode.MaxStageDuration {
 				return fmt.Sprintf("must be at most %v", decode.MaxStageDuration)
 			}
 			return ""
-		}
+		}})
 	}
+	options.AddRules(rules, o.pathRules())
 	return rules, nil
 }
 
