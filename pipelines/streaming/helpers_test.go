@@ -25,6 +25,7 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/tributary-dev/tributary/internal/emulatortest"
+	"github.com/tributary-dev/tributary/internal/gcstest"
 	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/pipelines/streaming/local"
@@ -208,14 +209,7 @@ func startBigQuery(t *testing.T) *bqtest.Server {
 // startGCS starts fake-gcs-server with the bucket "lake" and points the storage client at it.
 func startGCS(t *testing.T) *fakestorage.Server {
 	t.Helper()
-	gcs, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gcs.Stop)
-	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
-	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
-	return gcs
+	return gcstest.Start(t, "lake")
 }
 
 // goldenTraffic publishes the golden run's traffic (3,000 generated events, seed 7, from t0) to

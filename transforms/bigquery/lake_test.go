@@ -3,7 +3,6 @@ package bigquery
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -12,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/gcstest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/files"
 )
@@ -32,13 +31,7 @@ type lakeRoot struct {
 var lakeRoots = []lakeRoot{
 	{"local", func(t *testing.T) string { return t.TempDir() }},
 	{"gcs", func(t *testing.T) string {
-		srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Stop)
-		srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
-		t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.URL(), "http://"))
+		gcstest.Start(t, "lake")
 		return "gs://lake/tributary"
 	}},
 }
