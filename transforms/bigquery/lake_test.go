@@ -111,16 +111,22 @@ func liveIDs(t *testing.T, root string) []string {
 	return ids
 }
 
+// openStore opens the store of root for the rest of t.
+func openStore(t *testing.T, root string) *files.Store {
+	t.Helper()
+	st, err := files.OpenStore(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // lakeFiles is every file of the events table by name, with a manifest reduced to the files it
 // lists under the name dir/_manifest (its run id and number differ between runs by design).
 func lakeFiles(t *testing.T, root string) map[string]string {
 	t.Helper()
-	ctx := context.Background()
-	st, err := files.OpenStore(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, st := context.Background(), openStore(t, root)
 	dir := TableDir(root, schemas.TableEvents)
 	names, err := st.ListTree(ctx, dir)
 	if err != nil {
