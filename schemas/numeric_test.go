@@ -145,23 +145,31 @@ func TestNumericJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			var r row
-			err := json.Unmarshal([]byte(tt.in), &r)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Unmarshal error = %v, wantErr %v", err, tt.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			out, err := json.Marshal(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.wantOut, string(out)); diff != "" {
-				t.Errorf("Marshal (-want +got):\n%s", diff)
-			}
+			checkJSON[row](t, tt.in, tt.wantOut, tt.wantErr)
 		})
 	}
+}
+
+// checkJSON unmarshals in into an R, failing t unless that errs exactly when wantErr, then
+// marshals the row again and compares with wantOut. It returns the row, ok false when in was
+// refused.
+func checkJSON[R any](t *testing.T, in, wantOut string, wantErr bool) (r R, ok bool) {
+	t.Helper()
+	err := json.Unmarshal([]byte(in), &r)
+	if (err != nil) != wantErr {
+		t.Fatalf("Unmarshal error = %v, wantErr %v", err, wantErr)
+	}
+	if err != nil {
+		return r, false
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantOut, string(out)); diff != "" {
+		t.Errorf("Marshal (-want +got):\n%s", diff)
+	}
+	return r, true
 }
 
 func TestDecimalMulChecked(t *testing.T) {

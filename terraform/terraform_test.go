@@ -326,18 +326,25 @@ func TestStreamingTemplateParameters(t *testing.T) {
 
 	root := parseDir(t, filepath.Join("environments", "example"))
 	call := one(t, root, "module", "dataflow_streaming")
+	checkModuleCall(t, call, mod, "input_subscription", "output_dataset", "output_directory", "product_catalog", "currency_rates", "service_account_email")
+}
+
+// checkModuleCall fails where the example's call of a module passes an argument the module does
+// not declare as a variable (meta-arguments aside) or leaves out one of required.
+func checkModuleCall(t *testing.T, call block, mod []block, required ...string) {
+	t.Helper()
 	for name := range call.body.Attributes {
 		switch name {
 		case "source", "depends_on", "providers", "count", "for_each":
 			continue
 		}
 		if len(find(mod, "variable", name)) != 1 {
-			t.Errorf("environments/example passes %s, which dataflow_streaming does not declare", name)
+			t.Errorf("environments/example passes %s, which module %s does not declare", name, call.labels[0])
 		}
 	}
-	for _, required := range []string{"input_subscription", "output_dataset", "output_directory", "product_catalog", "currency_rates", "service_account_email"} {
-		if _, ok := call.body.Attributes[required]; !ok {
-			t.Errorf("environments/example does not set %s of the streaming job", required)
+	for _, name := range required {
+		if _, ok := call.body.Attributes[name]; !ok {
+			t.Errorf("environments/example does not pass %s to module %s", name, call.labels[0])
 		}
 	}
 }
@@ -394,27 +401,13 @@ func TestBackfillSchedule(t *testing.T) {
 	if got := stringAttr(call.body, "source"); got != "../../modules/scheduler" {
 		t.Fatalf("module backfill has source %q", got)
 	}
-	for name := range call.body.Attributes {
-		switch name {
-		case "source", "depends_on", "providers", "count", "for_each":
-			continue
-		}
-		if len(find(mod, "variable", name)) != 1 {
-			t.Errorf("environments/example passes %s, which the scheduler module does not declare", name)
-		}
-	}
+	required := []string{"archive", "output_dataset", "product_catalog", "currency_rates"}
 	for _, p := range params {
 		if !p.IsOptional {
-			if _, ok := call.body.Attributes[options.SnakeCase(p.Name)]; !ok {
-				t.Errorf("required backfill parameter %s is not passed", p.Name)
-			}
+			required = append(required, options.SnakeCase(p.Name))
 		}
 	}
-	for _, want := range []string{"archive", "output_dataset", "product_catalog", "currency_rates"} {
-		if _, ok := call.body.Attributes[want]; !ok {
-			t.Errorf("the example's backfill does not pass %s", want)
-		}
-	}
+	checkModuleCall(t, call, mod, required...)
 }
 
 type column struct {

@@ -16,6 +16,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// Check runs a generator's GeneratedFiles over the repository root, fails t if it fails, checks
+// its files with Current and returns them.
+func Check(t testing.TB, root string, generatedFiles func(root string) (map[string][]byte, error)) map[string][]byte {
+	t.Helper()
+	files, err := generatedFiles(root)
+	if err != nil {
+		t.Fatalf("GeneratedFiles: %v", err)
+	}
+	Current(t, root, files)
+	return files
+}
+
 // Current fails t for every file of generated (path under root → wanted content) that is
 // missing or differs on disk, naming the file, the fix (make generate) and the diff.
 func Current(t testing.TB, root string, generated map[string][]byte) {

@@ -11,13 +11,7 @@ import (
 // metadata.json, README's backfill table, the scheduler module's variables) no longer matches
 // what cmd/gendocs would write.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
-	root := filepath.Join("..", "..")
-	files, err := GeneratedFiles(root)
-	if err != nil {
-		t.Fatalf("GeneratedFiles: %v", err)
-	}
-	if len(files) != 3 {
+	if files := gentest.Check(t, filepath.Join("..", ".."), GeneratedFiles); len(files) != 3 {
 		t.Errorf("%d generated files, want metadata, Terraform variables and README", len(files))
 	}
-	gentest.Current(t, root, files)
 }

@@ -5,21 +5,16 @@ package streaming
 // mode's golden traffic), running the pipeline, and reading what it wrote.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +24,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
+	"github.com/tributary-dev/tributary/internal/emulatortest"
+	"github.com/tributary-dev/tributary/internal/gcstest"
 	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/pipelines/streaming/local"
@@ -36,14 +33,9 @@ import (
 	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/bigquery/bqtest"
 	"github.com/tributary-dev/tributary/transforms/files"
-	"github.com/tributary-dev/tributary/transforms/pubsub"
 )
 
-func TestMain(m *testing.M) {
-	code := ptest.MainRet(m)
-	stopEmulator()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulatortest.Main(m) }
 
 // t0 is the start of the crafted messages' event times.
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -51,163 +43,50 @@ var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 // The BigQuery project and dataset of the bqtest tables.
 const bqProject, bqDataset = "tributary-test", "analytics"
 
-// --- the Pub/Sub emulator
-
-// emulator is the real Pub/Sub emulator (gcloud beta emulators pubsub start), started once for
-// the package's tests on a free loopback port and stopped by TestMain.
-var emulator struct {
-	once sync.Once
-	addr string
-	cmd  *exec.Cmd
-	log  bytes.Buffer
-	err  error
-}
+// --- the Pub/Sub emulator (internal/emulatortest; these names are the package's tests')
 
 // startEmulator returns the emulator's host:port, starting it on first use.
 func startEmulator(t *testing.T) string {
 	t.Helper()
-	emulator.once.Do(func() { emulator.addr, emulator.err = launchEmulator() })
-	if emulator.err != nil {
-		t.Fatalf("starting the Pub/Sub emulator: %v\n%s", emulator.err, emulator.log.String())
-	}
-	return emulator.addr
+	return emulatortest.Start(t)
 }
 
-func launchEmulator() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command("gcloud", "beta", "emulators", "pubsub", "start", "--host-port="+addr, "--quiet")
-	cmd.Stdout, cmd.Stderr = &emulator.log, &emulator.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // gcloud starts java: stop the whole group
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("running gcloud: %w", err)
-	}
-	emulator.cmd = cmd
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return addr, nil
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	stopEmulator()
-	return "", fmt.Errorf("emulator not listening on %s after 90s", addr)
-}
-
-func stopEmulator() {
-	if emulator.cmd == nil || emulator.cmd.Process == nil {
-		return
-	}
-	_ = syscall.Kill(-emulator.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { emulator.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-emulator.cmd.Process.Pid, syscall.SIGKILL)
-	}
-	emulator.cmd = nil
-}
+func stopEmulator() { emulatortest.Stop() }
 
 // emulatorClient is a client of addr for path (a topic or subscription); the caller closes it.
 func emulatorClient(t *testing.T, addr, path string) *gpubsub.Client {
 	t.Helper()
-	c, err := pubsub.NewClient(context.Background(), path, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return emulatortest.Client(t, addr, path)
 }
 
 // newEmulatorSubscription creates a topic and a subscription with a unique name.
 func newEmulatorSubscription(t *testing.T, addr string, ackDeadline int32) (topic, sub string) {
 	t.Helper()
-	id := fmt.Sprintf("t%d", time.Now().UnixNano())
-	topic = "projects/tributary-test/topics/" + id
-	c := emulatorClient(t, addr, topic)
-	defer c.Close()
-	if _, err := c.TopicAdminClient.CreateTopic(context.Background(), &pubsubpb.Topic{Name: topic}); err != nil {
-		t.Fatalf("creating topic: %v", err)
-	}
-	return topic, addSubscription(t, addr, topic, "", ackDeadline)
+	return emulatortest.NewSubscription(t, addr, ackDeadline)
 }
 
 // addSubscription adds a subscription to an existing topic: the topic's name with suffix.
 func addSubscription(t *testing.T, addr, topic, suffix string, ackDeadline int32) string {
 	t.Helper()
-	sub := strings.Replace(topic, "/topics/", "/subscriptions/", 1) + suffix
-	req := &pubsubpb.Subscription{Name: sub, Topic: topic, AckDeadlineSeconds: ackDeadline}
-	c := emulatorClient(t, addr, sub)
-	defer c.Close()
-	if _, err := c.SubscriptionAdminClient.CreateSubscription(context.Background(), req); err != nil {
-		t.Fatalf("creating subscription: %v", err)
-	}
-	return sub
+	return emulatortest.AddSubscription(t, addr, topic, suffix, ackDeadline)
 }
 
 // publish sends messages and returns their ids in order.
 func publish(t *testing.T, addr, topic string, msgs []*pubsubpb.PubsubMessage) []string {
 	t.Helper()
-	c := emulatorClient(t, addr, topic)
-	defer c.Close()
-	var ids []string
-	for i := 0; i < len(msgs); i += 100 { // the emulator takes at most 1000 per request; keep it modest
-		end := min(i+100, len(msgs))
-		resp, err := c.TopicAdminClient.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: topic, Messages: msgs[i:end]})
-		if err != nil {
-			t.Fatalf("publishing: %v", err)
-		}
-		ids = append(ids, resp.GetMessageIds()...)
-	}
-	return ids
+	return emulatortest.Publish(t, addr, topic, msgs)
 }
 
 // backlog pulls once and returns how many messages the subscription redelivers.
 func backlog(t *testing.T, addr, sub string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c := emulatorClient(t, addr, sub)
-	defer c.Close()
-	resp, err := c.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{Subscription: sub, MaxMessages: 1000})
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0 // the emulator holds an empty pull open until the deadline
-		}
-		t.Fatalf("pulling: %v", err)
-	}
-	return len(resp.GetReceivedMessages())
+	return emulatortest.Backlog(t, addr, sub)
 }
 
 // pullAll pulls and acks until want messages arrived or a pull comes back empty.
 func pullAll(t *testing.T, addr, sub string, want int) []*pubsubpb.PubsubMessage {
 	t.Helper()
-	ctx := context.Background()
-	c := emulatorClient(t, addr, sub)
-	defer c.Close()
-	var got []*pubsubpb.PubsubMessage
-	for len(got) < want {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp, err := c.SubscriptionAdminClient.Pull(pctx, &pubsubpb.PullRequest{Subscription: sub, MaxMessages: 10})
-		cancel()
-		if err != nil || len(resp.GetReceivedMessages()) == 0 {
-			break
-		}
-		var ackIDs []string
-		for _, m := range resp.GetReceivedMessages() {
-			got = append(got, m.GetMessage())
-			ackIDs = append(ackIDs, m.GetAckId())
-		}
-		if err := c.SubscriptionAdminClient.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: sub, AckIds: ackIDs}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return got
+	return emulatortest.PullAll(t, addr, sub, want)
 }
 
 // --- crafted messages
@@ -330,14 +209,7 @@ func startBigQuery(t *testing.T) *bqtest.Server {
 // startGCS starts fake-gcs-server with the bucket "lake" and points the storage client at it.
 func startGCS(t *testing.T) *fakestorage.Server {
 	t.Helper()
-	gcs, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gcs.Stop)
-	gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
-	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(gcs.URL(), "http://"))
-	return gcs
+	return gcstest.Start(t, "lake")
 }
 
 // goldenTraffic publishes the golden run's traffic (3,000 generated events, seed 7, from t0) to

@@ -95,12 +95,7 @@ func TestWriteFilesCommitsAfterEveryFile(t *testing.T) {
 // files of its folder (the commit deleted the rest, and missed none of the generation's).
 func checkEveryFileListed(t *testing.T, root string, rng Range) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := files.OpenStore(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, st := context.Background(), openStore(t, root)
 	for _, h := range rng.Hours() {
 		dir := HourDir(root, schemas.TableEvents, h)
 		names, err := st.ListTree(ctx, dir)

@@ -3,7 +3,6 @@ package bigquery
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -12,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/gcstest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/files"
 )
@@ -32,13 +31,7 @@ type lakeRoot struct {
 var lakeRoots = []lakeRoot{
 	{"local", func(t *testing.T) string { return t.TempDir() }},
 	{"gcs", func(t *testing.T) string {
-		srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Stop)
-		srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
-		t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.URL(), "http://"))
+		gcstest.Start(t, "lake")
 		return "gs://lake/tributary"
 	}},
 }
@@ -118,16 +111,22 @@ func liveIDs(t *testing.T, root string) []string {
 	return ids
 }
 
+// openStore opens the store of root for the rest of t.
+func openStore(t *testing.T, root string) *files.Store {
+	t.Helper()
+	st, err := files.OpenStore(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // lakeFiles is every file of the events table by name, with a manifest reduced to the files it
 // lists under the name dir/_manifest (its run id and number differ between runs by design).
 func lakeFiles(t *testing.T, root string) map[string]string {
 	t.Helper()
-	ctx := context.Background()
-	st, err := files.OpenStore(ctx, root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, st := context.Background(), openStore(t, root)
 	dir := TableDir(root, schemas.TableEvents)
 	names, err := st.ListTree(ctx, dir)
 	if err != nil {
