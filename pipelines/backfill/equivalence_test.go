@@ -128,7 +128,8 @@ var tables = []string{schemas.TableEvents, schemas.TableProductMetrics, schemas.
 // late events, users with session gaps and purchase bursts; none behind the watermark) to the
 // real emulator, runs the streaming pipeline, then the backfill over its archive for the whole
 // range, and compares the final row of every key of every table; a second backfill leaves the
-// same tables.
+// same tables, and a backfill of the sub-range from the hour the events cross equals the
+// streaming run restricted to it.
 func TestBackfillEqualsStreaming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the streaming pipeline and two backfills on Prism")
@@ -139,9 +140,15 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 	const n = 2000
 	interval := 400 * time.Millisecond
 	now := time.Now().UTC()
+	// The events cross an hour, split, the sub-range's start: back to the last hour boundary
+	// when the last n intervals do not already cross one.
+	start, split := now.Add(-n*interval), now.Truncate(time.Hour)
+	if !start.Before(split) {
+		start = split.Add(-n * interval / 2)
+	}
 	gen := generate.Config{Count: n, Users: 40, Seed: 11, MalformedFraction: 0.03, DuplicateFraction: 0.03,
 		LateFraction: 0.02, LateBy: 3 * time.Second, // payload-late, still within --maxOutOfOrderness
-		Start: now.Add(-n * interval), Interval: interval}
+		Start: start, Interval: interval}
 	var msgs []*pubsubpb.PubsubMessage
 	for m := range generate.Messages(gen) {
 		msgs = append(msgs, &pubsubpb.PubsubMessage{Data: m.Data, Attributes: m.Attributes})
@@ -184,7 +191,7 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := cfg.From, cfg.To
-	backfill := func() streaming.Summary {
+	backfill := func(bo Options) streaming.Summary {
 		cfg, err := NewConfig(bo, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -195,7 +202,7 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 		}
 		return s
 	}
-	bs := backfill()
+	bs := backfill(bo)
 	t.Logf("streaming: %d read, %.0f events/s; backfill: %d replayed in %v, %.0f events/s, %d partitions, %d files",
 		ss.Counters["pubsub.out"], ss.EventsPerSecond(), bs.Counters[streaming.ReplayCounter], bs.Elapsed.Round(time.Millisecond),
 		bs.EventsPerSecond(), bs.Counters["archive_read.partitions"], bs.Counters["archive_read.files"])
@@ -214,17 +221,30 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 		}
 	}
 
-	backfill()
+	backfill(bo)
 	for _, table := range tables {
-		diff := cmp.Diff(first[table], finalRows(t, bo.OutputDirectory, table, from, to))
-		switch {
-		case diff == "":
-		case table == schemas.TableUserSessions:
-			// Seen once (of one run): a second paced replay split one user's session at a
-			// different event. Not understood yet; README Known limitations. Logged, not failed.
-			t.Logf("KNOWN: user_sessions differ between two backfills (-first +second):\n%s", diff)
-		default:
+		if diff := cmp.Diff(first[table], finalRows(t, bo.OutputDirectory, table, from, to)); diff != "" {
 			t.Errorf("%s: a second backfill changed the table (-first +second):\n%s", table, diff)
+		}
+	}
+
+	// A sub-range [split, to): every table is bounded by the context here, fraud_alerts too,
+	// since the archive holds nothing before the context (README: the amount-anomaly baseline of
+	// a sub-range starts at from − context).
+	part := bo
+	part.OutputDirectory = filepath.Join(dir, "subrange")
+	part.From = split.Format(time.RFC3339)
+	backfill(part)
+	for _, table := range tables {
+		want := finalRows(t, so.OutputDirectory, table, split, to)
+		before := finalRows(t, so.OutputDirectory, table, from, split)
+		t.Logf("sub-range %s: %d keys in [%s, %s), %d before", table, len(want), split.Format(time.RFC3339), to.Format(time.RFC3339), len(before))
+		if len(before) == 0 && table == schemas.TableProductMetrics {
+			t.Errorf("%s: no rows before the sub-range; the restriction proves nothing", table)
+		}
+		if diff := cmp.Diff(want, finalRows(t, part.OutputDirectory, table, from, to)); diff != "" {
+			t.Errorf("%s: the sub-range backfill differs from the streaming run restricted to [%v, %v) (-streaming +backfill):\n%s",
+				table, split, to, diff)
 		}
 	}
 }

@@ -218,9 +218,11 @@ func (o CoreOptions) Windowing(runner string) windowing.Options {
 	}
 }
 
-// Sessions configures user_sessions.
+// Sessions configures user_sessions. The skew is decode's lateness budget: how far decode
+// may move an event's timestamp back behind the watermark without marking it Late.
 func (o CoreOptions) Sessions() sessions.Config {
-	return sessions.Config{Gap: o.SessionGap, AllowedLateness: o.AllowedLateness, MaxDuration: o.MaxSessionDuration}
+	return sessions.Config{Gap: o.SessionGap, AllowedLateness: o.AllowedLateness, MaxDuration: o.MaxSessionDuration,
+		TimestampSkew: o.MaxOutOfOrderness + o.AllowedLateness}
 }
 
 // Fraud configures fraud_alerts.

@@ -43,6 +43,11 @@
 //
 // The DoFn learns the watermark only from its timers, so "too late" is judged against the time
 // of the user's latest timer, a lower bound: never stricter than Beam, sometimes more lenient.
+// Its clock runs TimestampSkew behind that (every decision above, and the timers, shift by it):
+// decode moves an event's timestamp back to its event_time, so on Prism an event can reach the
+// DoFn up to decode's lateness budget behind the watermark, after timers the watermark passed
+// have fired; with the skew such an event still finds its session open, so sessions do not
+// depend on that race and a replay gives the same sessions in every arrival order.
 // Once all of a user's sessions are final their state is gone, and a straggler that would have
 // joined one starts a session of its own; in the pipeline decode marks such events Late first.
 package sessions
@@ -96,6 +101,14 @@ type Config struct {
 	// MaxDuration caps a session: one still active that long after its start is closed there
 	// and later events start a new session. 0 means DefaultMaxDuration.
 	MaxDuration time.Duration
+	// TimestampSkew is how far behind the watermark an event not marked Late may reach the
+	// sessionizer: a step before it that moves timestamps back (decode re-timestamps an event to
+	// its event_time, up to MaxOutOfOrderness + AllowedLateness before the source timestamp that
+	// held the watermark) delivers it up to that far behind, after timers the watermark passed
+	// have fired. Sessions close that long after the watermark passes their end, so such an
+	// event still finds its session open and a replay gives the same sessions in every arrival
+	// order. 0 where timestamps only move forward.
+	TimestampSkew time.Duration
 }
 
 // FieldError is an invalid Config field, named by its Go name (a pipeline maps it to its flag).
@@ -147,6 +160,10 @@ func (c Config) Validate() error {
 			return &FieldError{Field: f, Msg: msg}
 		}
 	}
+	// Not in Fields: a pipeline derives it from its own lateness options, it has no flag.
+	if c.TimestampSkew < 0 {
+		return &FieldError{Field: "TimestampSkew", Msg: "must be >= 0"}
+	}
 	return nil
 }
 
@@ -171,6 +188,7 @@ func UserSessions(s beam.Scope, events beam.PCollection, cfg Config) beam.PColle
 		Gap:             cfg.Gap,
 		AllowedLateness: cfg.AllowedLateness,
 		MaxDuration:     cfg.MaxDuration,
+		TimestampSkew:   cfg.TimestampSkew,
 		Incoming:        state.MakeBagState[eventRecord]("incoming"),
 		Sessions:        state.MakeValueState[userState]("sessions"),
 		Timer:           timers.InEventTime("session"),
@@ -224,6 +242,7 @@ type sessionFn struct {
 	Gap             time.Duration
 	AllowedLateness time.Duration
 	MaxDuration     time.Duration
+	TimestampSkew   time.Duration
 
 	Incoming state.Bag[eventRecord]
 	Sessions state.Value[userState]
@@ -252,7 +271,7 @@ func (fn *sessionFn) ProcessElement(ctx context.Context, sp state.Provider, tp t
 		return fmt.Errorf("sessions: buffering an event of user %q: %w", user, err)
 	}
 	fn.requests.Inc(ctx, 1)
-	fn.Timer.Set(tp, timerTime(e.At+int64(fn.Gap)), timers.WithTag(fn.bucketTag(e.At)))
+	fn.Timer.Set(tp, fn.timerTime(e.At+int64(fn.Gap)), timers.WithTag(fn.bucketTag(e.At)))
 	return nil
 }
 
@@ -271,9 +290,11 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 	}
 	gap, lateness := int64(fn.Gap), int64(fn.AllowedLateness)
 	sessions := fn.fold(ctx, st, incoming)
-	// The watermark has reached the timer's time. Timers that fire early, late or stale are
-	// harmless: the decisions below depend only on the sessions and this lower bound.
-	st.Horizon = max(st.Horizon, ts.ToTime().UnixNano())
+	// The watermark has reached the timer's time, and every event not yet here is at most
+	// TimestampSkew behind that: the sessionizer's clock is the timer's time minus the skew.
+	// Timers that fire early, late or stale are harmless: the decisions below depend only on
+	// the sessions and this lower bound.
+	st.Horizon = max(st.Horizon, ts.ToTime().UnixNano()-int64(fn.TimestampSkew))
 	changed := len(incoming) > 0
 	kept := sessions[:0]
 	gcAt := int64(-1)
@@ -286,7 +307,7 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 				tag = capTag(s.Start)
 			}
 			fn.requests.Inc(ctx, 1)
-			fn.Timer.Set(tp, timerTime(end), timers.WithTag(tag))
+			fn.Timer.Set(tp, fn.timerTime(end), timers.WithTag(tag))
 			kept = append(kept, *s)
 			continue
 		}
@@ -305,7 +326,7 @@ func (fn *sessionFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 	}
 	if gcAt >= 0 {
 		fn.requests.Inc(ctx, 1)
-		fn.Timer.Set(tp, timerTime(gcAt), timers.WithTag(gcTag))
+		fn.Timer.Set(tp, fn.timerTime(gcAt), timers.WithTag(gcTag))
 	}
 	// Timers are never cleared: on Prism v2.77, clearing a timer in OnTimer after setting
 	// another made the cleared one fire at the epoch, again on every clear. A stale timer
@@ -455,6 +476,10 @@ func SessionID(user string, start time.Time) string {
 }
 
 func nanos(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// timerTime is the time of the timer for the sessionizer's clock reaching ns: TimestampSkew
+// after it.
+func (fn *sessionFn) timerTime(ns int64) time.Time { return timerTime(ns + int64(fn.TimestampSkew)) }
 
 // timerTime rounds up to Beam's millisecond precision, so a timer never fires before ns.
 func timerTime(ns int64) time.Time {

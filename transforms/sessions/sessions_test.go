@@ -295,6 +295,8 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Gap: time.Hour, MaxDuration: 59 * time.Minute}, "MaxDuration"},
 		{Config{MaxDuration: -time.Hour}, "MaxDuration"},
 		{Config{MaxDuration: MaxMaxDuration + time.Millisecond}, "MaxDuration"},
+		{Config{TimestampSkew: time.Minute}, ""},
+		{Config{TimestampSkew: -time.Millisecond}, "TimestampSkew"},
 	}
 	for _, tc := range tests {
 		err := tc.cfg.Validate()

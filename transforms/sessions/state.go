@@ -60,7 +60,9 @@ type session struct {
 
 // userState is everything kept for one user between timer firings.
 type userState struct {
-	// Horizon is the largest timer time seen: the watermark was at least this then.
+	// Horizon is the largest timer time seen minus TimestampSkew: the sessionizer's clock.
+	// The watermark was at least Horizon + TimestampSkew then, so every event still to come
+	// that is not marked Late is at Horizon or later.
 	Horizon  int64
 	Sessions []session // sorted by Start, disjoint
 }
