@@ -144,5 +144,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (streaming.Summary
 		{"partitions / files read", fmt.Sprintf("%d / %d", summary.Counters[archive.MetricPartitions], summary.Counters[archive.MetricFiles])},
 		{"rows outside the range dropped", fmt.Sprint(summary.Counters[outsideRange])},
 	}
+	if n, ok := peakRSS(); ok && runner.InProcess() {
+		// The in-process workers' peak too: what a replay of this range and rate needs.
+		summary.Header = append(summary.Header, [2]string{"peak RSS (VmHWM)", mebibytes(n)})
+	}
 	return summary, nil
 }

@@ -59,4 +59,9 @@
 // attribute name the file and whose error says what is wrong and on which line, with the
 // partition's start hour as its publish time and element timestamp. The file itself stays where
 // it is, for a re-run after it is repaired (dedup absorbs what the first run already emitted).
+// A line without a publish time (neither writer makes one; a hand-made or damaged line can) is
+// not replayed: it becomes a dead letter (reason "no_publish_time", its payload and attributes
+// kept, archive_file naming the file), with the partition's start hour as publish time, so it
+// lies in that hour of the lake, never at dt=0001-01-01, and is counted in
+// archive_read.no_publish_time.
 package archive

@@ -34,6 +34,7 @@ const (
 	MetricNoTimestamp      = "archive_read.no_timestamp"     // messages without the timestamp attribute
 	MetricInvalidTimestamp = "archive_read.invalid_timestamp"
 	MetricBehindWatermark  = "archive_read.behind_watermark" // paced: messages behind the reader's watermark
+	MetricNoPublishTime    = "archive_read.no_publish_time"  // lines without a publish time: dead letters
 )
 
 // File is one archive file to read, with the partition it was listed in.
@@ -47,6 +48,7 @@ type fileReader struct {
 	store                                    *files.Store
 	files, messages, unreadable              telemetry.Counter
 	noTimestamp, invalidTimestamp, partition telemetry.Counter
+	noPublish                                telemetry.Counter
 }
 
 func openReader(ctx context.Context, directory string) (*fileReader, error) {
@@ -61,6 +63,7 @@ func openReader(ctx context.Context, directory string) (*fileReader, error) {
 		noTimestamp:      telemetry.NewCounter(MetricNoTimestamp),
 		invalidTimestamp: telemetry.NewCounter(MetricInvalidTimestamp),
 		partition:        telemetry.NewCounter(MetricPartitions),
+		noPublish:        telemetry.NewCounter(MetricNoPublishTime),
 	}, nil
 }
 
@@ -86,12 +89,18 @@ func (r *fileReader) list(ctx context.Context, directory, p string) ([]File, err
 	return out, nil
 }
 
-// read passes every message of f to emit, stamped by cfg's attribute rule. A file that cannot
-// be opened or decoded is returned as a dead letter (the messages before the fault have been
-// emitted); only a cancelled context is an error.
-func (r *fileReader) read(ctx context.Context, cfg ReadConfig, f File, emit func(time.Time, schemas.Message)) (*schemas.DeadLetter, error) {
-	n := 0
+// read passes every message of f to emit, stamped by cfg's attribute rule, and a line without a
+// publish time to dead (see noPublishTime). A file that cannot be opened or decoded is returned
+// as a dead letter (the messages before the fault have been emitted); only a cancelled context
+// is an error.
+func (r *fileReader) read(ctx context.Context, cfg ReadConfig, f File, emit func(time.Time, schemas.Message), dead func(schemas.DeadLetter)) (*schemas.DeadLetter, error) {
+	n, line := 0, 0
 	err := r.scan(ctx, f.Location, func(rec files.ArchiveRecord) error {
+		line++
+		if rec.PublishTime.IsZero() {
+			dead(r.noPublishTime(ctx, f, line, rec.Message))
+			return nil
+		}
 		ts, m := r.stamp(ctx, cfg, rec.Message)
 		emit(ts, m)
 		n++
@@ -113,6 +122,25 @@ func (r *fileReader) read(ctx context.Context, cfg ReadConfig, f File, emit func
 		PublishTime: start,
 	}, fmt.Errorf("archive file %s (%d messages read before the fault): %w", f.Location, n, err))
 	return &d, nil
+}
+
+// noPublishTime is the dead letter of an archived message without a publish time, which only a
+// hand-made or damaged line can be (both writers record the time Pub/Sub gives every message).
+// Replaying it would judge its timestamp attribute against a made-up time and put it in the lake
+// at dt=0001-01-01, outside every range; so it becomes a dead letter (reason no_publish_time,
+// its payload and attributes kept, archive_file naming the file) with its partition's start hour
+// as publish time, counted in archive_read.no_publish_time.
+func (r *fileReader) noPublishTime(ctx context.Context, f File, line int, m schemas.Message) schemas.DeadLetter {
+	r.noPublish.Inc(ctx, 1)
+	attrs := make(map[string]string, len(m.Attributes)+1)
+	for k, v := range m.Attributes {
+		attrs[k] = v
+	}
+	attrs[AttrFile] = f.Location
+	m.Attributes = attrs
+	m.PublishTime, _ = partitionStart(f.Partition)
+	return deadletter.FromMessage(ctx, Step, ReasonNoPublishTime, m,
+		fmt.Errorf("archive file %s line %d: the message has no publish_time", f.Location, line))
 }
 
 func (r *fileReader) scan(ctx context.Context, loc string, fn func(files.ArchiveRecord) error) error {
@@ -185,7 +213,7 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, f File,
 	emit func(beam.EventTime, schemas.Message), emitDead func(beam.EventTime, schemas.DeadLetter)) error {
 	d, err := fn.reader.read(ctx, fn.ReadConfig, f, func(ts time.Time, m schemas.Message) {
 		emit(beam.EventTime(ts.UnixMilli()), m)
-	})
+	}, func(d schemas.DeadLetter) { emitDead(beam.EventTime(d.PublishTime.UnixMilli()), d) })
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func (fn *pacedFn) ProcessElement(ctx context.Context, we *partitionWatermark, r
 				fn.behind.Inc(ctx, 1)
 			}
 			emit(beam.EventTime(ts.UnixMilli()), m)
-		})
+		}, func(d schemas.DeadLetter) { emitDead(beam.EventTime(d.PublishTime.UnixMilli()), d) })
 		if err != nil {
 			return sdf.StopProcessing(), fmt.Errorf("archive.Read: partition %s: %w", p, err)
 		}

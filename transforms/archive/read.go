@@ -12,10 +12,12 @@ import (
 	"github.com/tributary-dev/tributary/transforms/pubsub"
 )
 
-// Dead-letter step and reason of a file that could not be read, and the attribute naming it.
+// Dead-letter step and reasons of a file that could not be read and of a line without a
+// publish time, and the attribute naming the file.
 const (
 	Step                 = "archive"
 	ReasonUnreadableFile = "unreadable_file"
+	ReasonNoPublishTime  = "no_publish_time"
 	AttrFile             = "archive_file"
 )
 
