@@ -14,8 +14,9 @@ import (
 )
 
 // TestMeasureArchiveFiles measures the write-ahead log's files per hour and bytes per file for
-// README: at a paced 1k msg/s and at the highest rate the reader reaches on a backlog (pstest).
-// It only runs with TRIBUTARY_MEASURE_WAL=1, as it takes about a minute and reports numbers.
+// README: at a paced 1k msg/s and at the highest rate the reader reaches on a backlog (pstest),
+// with one reader and three. It only runs with TRIBUTARY_MEASURE_WAL=1, as it takes minutes and
+// reports numbers; the rate reached depends on the machine's load, which it logs.
 func TestMeasureArchiveFiles(t *testing.T) {
 	if os.Getenv("TRIBUTARY_MEASURE_WAL") == "" {
 		t.Skip("set TRIBUTARY_MEASURE_WAL=1 to measure")
@@ -31,6 +32,7 @@ func TestMeasureArchiveFiles(t *testing.T) {
 		{"1k msg/s", 1000, 30000, 1},
 		{"1k msg/s, 3 readers", 1000, 30000, 3}, // each reader writes its own files
 		{"backlog", 0, 100000, 1},
+		{"backlog, 3 readers", 0, 100000, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, topic, sub := newTestSubscription(t, 60)
@@ -84,9 +86,10 @@ func TestMeasureArchiveFiles(t *testing.T) {
 			// Between the first file and the last, len(paths)-1 files were written (Prism's start-up,
 			// in elapsed, is left out).
 			span := last.Sub(first)
-			t.Logf("%s: %d messages, run %v, files written over %v: %.0f msg/s, %d files: %.0f files/hour, %d bytes/file (%.1f bytes/message)",
+			load, _ := os.ReadFile("/proc/loadavg")
+			t.Logf("%s: %d messages, run %v, files written over %v: %.0f msg/s, %d files: %.0f files/hour, %d bytes/file (%.1f bytes/message); load average %.14s",
 				tc.name, tc.n, elapsed.Round(time.Millisecond), span.Round(time.Millisecond), float64(tc.n)/(span+DefaultMaxRoundTime).Seconds(), len(paths),
-				float64(len(paths)-1)/span.Hours(), bytes/int64(len(paths)), float64(bytes)/float64(tc.n))
+				float64(len(paths)-1)/span.Hours(), bytes/int64(len(paths)), float64(bytes)/float64(tc.n), load)
 		})
 	}
 }
