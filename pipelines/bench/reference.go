@@ -103,7 +103,7 @@ func ReferenceLoop(msgs iter.Seq2[int64, schemas.Message], ref *enrich.Reference
 		if _, dup := seen[e.EventID]; dup {
 			continue
 		}
-		seen[e.EventID] = dedup.Expiry(e.EventTime, m.PublishTime, dedup.DefaultHorizon)
+		seen[e.EventID] = maxTime(e.EventTime, m.PublishTime).Add(dedup.DefaultHorizon)
 		ref.Apply(&e)
 		out.Events[e.EventID] = true
 		if elementTime(m, cfg.TimestampAttribute).UnixMilli()-e.EventTime.UnixMilli() > cfg.LateBudget.Milliseconds() {
@@ -203,6 +203,13 @@ func elementTime(m schemas.Message, attr string) time.Time {
 		return ts.Truncate(time.Millisecond)
 	}
 	return m.PublishTime
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Messages are the messages the source emits for gen, with their sequence numbers.
