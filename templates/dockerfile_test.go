@@ -1,6 +1,7 @@
-// Package templates holds the Flex Templates: one folder per pipeline with its Dockerfile and
-// generated metadata.json. No container engine runs here, so this test runs the exact go build
-// of each Dockerfile and checks that every COPY source exists in the build context.
+// Package templates holds the Flex Templates: one Dockerfile for every pipeline (build argument
+// PIPELINE) and one folder per pipeline with its generated metadata.json. No container engine
+// runs here, so this test runs the Dockerfile's exact go build for each pipeline and checks that
+// every COPY source exists in the build context.
 package templates
 
 import (
@@ -19,7 +20,8 @@ type instruction struct {
 	args string
 }
 
-func parseDockerfile(t *testing.T, path string) []instruction {
+// parseDockerfile reads path's instructions as built with --build-arg PIPELINE=pipeline.
+func parseDockerfile(t *testing.T, path, pipeline string) []instruction {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -27,7 +29,7 @@ func parseDockerfile(t *testing.T, path string) []instruction {
 	}
 	var out []instruction
 	var cur strings.Builder
-	start := 0
+	start, declared := 0, false
 	for i, line := range strings.Split(string(data), "\n") {
 		trimmed := strings.TrimSpace(line)
 		if cur.Len() == 0 && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
@@ -42,7 +44,16 @@ func parseDockerfile(t *testing.T, path string) []instruction {
 		}
 		cur.WriteString(trimmed)
 		cmd, args, _ := strings.Cut(cur.String(), " ")
-		out = append(out, instruction{line: start, cmd: strings.ToUpper(cmd), args: strings.TrimSpace(args)})
+		cmd, args = strings.ToUpper(cmd), strings.TrimSpace(args)
+		switch {
+		case cmd == "FROM":
+			declared = false // an ARG is in scope in the stage that declares it
+		case cmd == "ARG" && strings.HasPrefix(args, "PIPELINE"):
+			declared = true
+		case strings.Contains(args, "${PIPELINE}") && !declared:
+			t.Errorf("%s:%d: uses ${PIPELINE} in a stage without ARG PIPELINE: it would be empty", path, start)
+		}
+		out = append(out, instruction{line: start, cmd: cmd, args: strings.ReplaceAll(args, "${PIPELINE}", pipeline)})
 		cur.Reset()
 	}
 	if cur.Len() != 0 {
@@ -51,21 +62,32 @@ func parseDockerfile(t *testing.T, path string) []instruction {
 	return out
 }
 
-// dockerfiles are templates/*/Dockerfile; their build context is the repository root.
-func dockerfiles(t *testing.T) []string {
+// dockerfile is the templates' Dockerfile; its build context is the repository root.
+const dockerfile = "Dockerfile"
+
+// pipelines are the pipelines with a command (pipelines/*/cmd), each a PIPELINE of the
+// Dockerfile.
+func pipelines(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("*", "Dockerfile"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Dockerfiles: %v", err)
+	cmds, err := filepath.Glob(filepath.Join("..", "pipelines", "*", "cmd"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return files
+	var out []string
+	for _, cmd := range cmds {
+		out = append(out, filepath.Base(filepath.Dir(cmd)))
+	}
+	if len(out) < 2 {
+		t.Fatalf("found %d deployable pipelines (%v), want streaming and backfill", len(out), out)
+	}
+	return out
 }
 
 // TestDockerfileCopySources: every COPY from the build context names files that exist there.
 func TestDockerfileCopySources(t *testing.T) {
-	for _, file := range dockerfiles(t) {
+	for _, file := range []string{dockerfile} {
 		copies := 0
-		for _, in := range parseDockerfile(t, file) {
+		for _, in := range parseDockerfile(t, file, "streaming") {
 			if in.cmd != "COPY" && in.cmd != "ADD" {
 				continue
 			}
@@ -105,11 +127,12 @@ func TestDockerfileBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every template binary")
 	}
-	for _, file := range dockerfiles(t) {
-		t.Run(filepath.Dir(file), func(t *testing.T) {
+	for _, pipeline := range pipelines(t) {
+		t.Run(pipeline, func(t *testing.T) {
+			file := dockerfile + " (PIPELINE=" + pipeline + ")"
 			var builds int
 			var output, copiedTo, binaryEnv string
-			for _, in := range parseDockerfile(t, file) {
+			for _, in := range parseDockerfile(t, dockerfile, pipeline) {
 				switch in.cmd {
 				case "RUN":
 					if !strings.Contains(in.args, "go build") {
@@ -196,30 +219,20 @@ func runBuild(t *testing.T, file string, in instruction) string {
 	return out
 }
 
-// TestEveryPipelineHasATemplate: each pipeline with a command (pipelines/*/cmd) has templates/<pipeline>/ with its generated metadata.json and a Dockerfile that
-// builds that pipeline's command.
+// TestEveryPipelineHasATemplate: each pipeline with a command (pipelines/*/cmd) has
+// templates/<pipeline>/ with its generated metadata.json, and the Dockerfile builds the
+// command its PIPELINE names.
 func TestEveryPipelineHasATemplate(t *testing.T) {
-	cmds, err := filepath.Glob(filepath.Join("..", "pipelines", "*", "cmd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := 0
-	for _, cmd := range cmds {
-		pipeline := filepath.Base(filepath.Dir(cmd))
-		found++
+	for _, pipeline := range pipelines(t) {
 		if _, err := os.Stat(filepath.Join(pipeline, "metadata.json")); err != nil {
 			t.Errorf("templates/%s/metadata.json: %v (make generate)", pipeline, err)
 		}
-		data, err := os.ReadFile(filepath.Join(pipeline, "Dockerfile"))
-		if err != nil {
-			t.Errorf("templates/%s/Dockerfile: %v", pipeline, err)
-			continue
-		}
-		if !strings.Contains(string(data), "./pipelines/"+pipeline+"/cmd") {
-			t.Errorf("templates/%s/Dockerfile does not build ./pipelines/%s/cmd", pipeline, pipeline)
-		}
 	}
-	if found < 2 {
-		t.Errorf("found %d deployable pipelines, want streaming and backfill", found)
+	data, err := os.ReadFile(dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "./pipelines/${PIPELINE}/cmd") {
+		t.Errorf("templates/Dockerfile does not build ./pipelines/${PIPELINE}/cmd")
 	}
 }

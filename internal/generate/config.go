@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -47,24 +48,14 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Users == 0 {
-		c.Users = DefaultUsers
-	}
-	if c.Products == 0 {
-		c.Products = DefaultProducts
-	}
-	if c.LateBy == 0 {
-		c.LateBy = DefaultLateBy
-	}
-	if c.Interval == 0 {
-		c.Interval = DefaultInterval
-	}
+	c.Users = cmp.Or(c.Users, DefaultUsers)
+	c.Products = cmp.Or(c.Products, DefaultProducts)
+	c.LateBy = cmp.Or(c.LateBy, DefaultLateBy)
+	c.Interval = cmp.Or(c.Interval, DefaultInterval)
 	if c.Start.IsZero() {
 		c.Start = DefaultStart
 	}
-	if c.TimestampAttribute == "" {
-		c.TimestampAttribute = DefaultTimestampAttribute
-	}
+	c.TimestampAttribute = cmp.Or(c.TimestampAttribute, DefaultTimestampAttribute)
 	return c
 }
 

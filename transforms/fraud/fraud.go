@@ -35,6 +35,7 @@
 package fraud
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -150,21 +151,11 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	if c.VelocityCount == 0 {
-		c.VelocityCount = DefaultVelocityCount
-	}
-	if c.VelocityWindow == 0 {
-		c.VelocityWindow = DefaultVelocityWindow
-	}
-	if c.AnomalyMultiplier == 0 {
-		c.AnomalyMultiplier = DefaultAnomalyMultiplier
-	}
-	if c.AnomalyMinPurchases == 0 {
-		c.AnomalyMinPurchases = DefaultAnomalyMinPurchases
-	}
-	if c.StateTTL == 0 {
-		c.StateTTL = DefaultStateTTL
-	}
+	c.VelocityCount = cmp.Or(c.VelocityCount, DefaultVelocityCount)
+	c.VelocityWindow = cmp.Or(c.VelocityWindow, DefaultVelocityWindow)
+	c.AnomalyMultiplier = cmp.Or(c.AnomalyMultiplier, DefaultAnomalyMultiplier)
+	c.AnomalyMinPurchases = cmp.Or(c.AnomalyMinPurchases, DefaultAnomalyMinPurchases)
+	c.StateTTL = cmp.Or(c.StateTTL, DefaultStateTTL)
 	return c
 }
 

@@ -4,16 +4,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"io"
 	"os"
-	"os/signal"
 	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-
-	"github.com/tributary-dev/tributary/internal/options"
-	"github.com/tributary-dev/tributary/internal/runner"
+	"github.com/tributary-dev/tributary/internal/command"
 	"github.com/tributary-dev/tributary/internal/termlog"
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 	"github.com/tributary-dev/tributary/pipelines/streaming/local"
@@ -21,36 +17,16 @@ import (
 
 func main() {
 	var o streaming.Options
-	if err := options.Register(flag.CommandLine, &o); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	listRunnerFlags := setUsage(flag.CommandLine, &o)
-	flag.Parse()
-	if *listRunnerFlags {
-		printRunnerFlags(flag.CommandLine, &o)
-		return
-	}
-	beam.Init()
-	runner.Resolve() // before Validate: the rules depend on the runner
-	if err := o.Validate(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	nameJob(time.Now())
-	logs := setLogging(o.LogLevel)
-	defer logs.Flush()
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer cancel()
-	summary, err := run(ctx, o)
-	logs.Flush()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if !summary.DryRun {
-		summary.Print(os.Stdout)
-	}
+	command.Parse(&o, "Tributary's streaming pipeline. With no --inputSubscription it runs locally on Prism,\n"+
+		"fed by an in-process Pub/Sub and the synthetic generator.")
+	command.NameJob("streaming", time.Now())
+	command.Run(o.LogLevel, func(ctx context.Context) (func(io.Writer) error, error) {
+		summary, err := run(ctx, o)
+		if err != nil || summary.DryRun {
+			return nil, err
+		}
+		return summary.Print, nil
+	})
 }
 
 // run runs the pipeline; in local mode (no --inputSubscription, refused by Validate off Prism)
