@@ -41,15 +41,7 @@ var codecEvents = []struct {
 func TestEventCodecRoundTrip(t *testing.T) {
 	for _, tt := range codecEvents {
 		t.Run(tt.name, func(t *testing.T) {
-			var got Event
-			if err := got.UnmarshalBinary(tt.e.AppendBinary(nil)); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.e, got); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-			checkTruncations(t, tt.e.AppendBinary(nil), func(b []byte) error { return new(Event).UnmarshalBinary(b) })
-			checkBeamCoder(t, tt.e)
+			checkRoundTrip(t, tt.e)
 		})
 	}
 }
@@ -93,15 +85,7 @@ func TestMessageCodecRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got Message
-			if err := got.UnmarshalBinary(tt.m.AppendBinary(nil)); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.m, got); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-			checkTruncations(t, tt.m.AppendBinary(nil), func(b []byte) error { return new(Message).UnmarshalBinary(b) })
-			checkBeamCoder(t, tt.m)
+			checkRoundTrip(t, tt.m)
 		})
 	}
 }
@@ -120,17 +104,27 @@ func TestDeadLetterCodecRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got DeadLetter
-			if err := got.UnmarshalBinary(tt.d.AppendBinary(nil)); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.d, got); diff != "" {
-				t.Errorf("round trip (-want +got):\n%s", diff)
-			}
-			checkTruncations(t, tt.d.AppendBinary(nil), func(b []byte) error { return new(DeadLetter).UnmarshalBinary(b) })
-			checkBeamCoder(t, tt.d)
+			checkRoundTrip(t, tt.d)
 		})
 	}
+}
+
+// checkRoundTrip decodes want's encoding back and compares, then checks that every truncation
+// of the encoding is refused and that Beam's coder for T round-trips want too.
+func checkRoundTrip[T interface{ AppendBinary([]byte) []byte }, P interface {
+	*T
+	UnmarshalBinary([]byte) error
+}](t *testing.T, want T) {
+	t.Helper()
+	var got T
+	if err := P(&got).UnmarshalBinary(want.AppendBinary(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	checkTruncations(t, want.AppendBinary(nil), func(b []byte) error { return P(new(T)).UnmarshalBinary(b) })
+	checkBeamCoder(t, want)
 }
 
 // checkTruncations decodes every strict prefix of an encoding: each must fail, none may panic.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/graphx"
+	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
@@ -158,4 +160,19 @@ func Bench(b *testing.B, evs []schemas.Event, build func(s beam.Scope, events be
 		}
 	}
 	b.ReportMetric(float64(len(evs)*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// PipelineProto is p as the runner receives it (the pipeline proto), for tests of unique names,
+// URNs and payloads.
+func PipelineProto(t testing.TB, p *beam.Pipeline) *pipepb.Pipeline {
+	t.Helper()
+	edges, _, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := graphx.Marshal(edges, &graphx.Options{Environment: &pipepb.Environment{Urn: "beam:env:docker:v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pb
 }

@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/graphx"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tributary-dev/tributary/internal/beamtest"
 )
 
 // TestGoldenUniqueNames pins the unique names of the source and every stateful step (state and
@@ -60,14 +61,7 @@ func statefulNames(t *testing.T, o Options) []string {
 	t.Helper()
 	p, s := beam.NewPipelineWithRoot()
 	Build(s, Config{Options: o})
-	edges, _, err := p.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := graphx.Marshal(edges, &graphx.Options{Environment: &pipepb.Environment{Urn: "beam:env:docker:v1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pb := beamtest.PipelineProto(t, p)
 	var names []string
 	for _, tr := range pb.GetComponents().GetTransforms() {
 		switch tr.GetSpec().GetUrn() {

@@ -107,14 +107,7 @@ func TestWriteSchemaEvolution(t *testing.T) {
 // table lacks (top-level and nested) are gone, the rest keep the binary's field numbers, so a
 // row encoded before a schema update decodes the same after it.
 func TestRestrictKeepsFieldNumbers(t *testing.T) {
-	fields, err := schemas.TableSchema(schemas.TableEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := newRowCodec(schemas.TableEvents, fields, true, changeOrder{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	full, fields := tableCodec(t, schemas.TableEvents, true, changeOrder{})
 	table, err := storageFields(fields)
 	if err != nil {
 		t.Fatal(err)

@@ -72,14 +72,7 @@ func TestEveryTableEncodesItsRowType(t *testing.T) {
 	}
 	for table, rs := range rows {
 		for _, cdc := range []bool{false, true} {
-			fields, err := schemas.TableSchema(table)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := newRowCodec(table, fields, cdc, changeOrder{run: 1})
-			if err != nil {
-				t.Fatalf("%s: %v", table, err)
-			}
+			c, _ := tableCodec(t, table, cdc, changeOrder{run: 1})
 			for _, r := range rs {
 				if _, err := c.encode([]byte(jsonOf(t, r))); err != nil {
 					t.Errorf("%s (cdc %v): %T does not encode: %v", table, cdc, r, err)
@@ -153,4 +146,18 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tableCodec is the row codec of one of schemas' tables, with the table's fields.
+func tableCodec(t testing.TB, table string, cdc bool, order changeOrder) (*rowCodec, []schemas.TableField) {
+	t.Helper()
+	fields, err := schemas.TableSchema(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newRowCodec(table, fields, cdc, order)
+	if err != nil {
+		t.Fatalf("%s: %v", table, err)
+	}
+	return c, fields
 }

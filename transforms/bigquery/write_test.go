@@ -457,14 +457,8 @@ func TestWriteMissingTable(t *testing.T) {
 
 // eventSize is the encoded size of one test event.
 func eventSize(t *testing.T) int {
-	fields, err := schemas.TableSchema(schemas.TableEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := newRowCodec(schemas.TableEvents, fields, false, changeOrder{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Helper()
+	c, _ := tableCodec(t, schemas.TableEvents, false, changeOrder{})
 	b, err := c.encode([]byte(jsonOf(t, event("e0000", "p1"))))
 	if err != nil {
 		t.Fatal(err)

@@ -7,13 +7,13 @@ import (
 
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/graphx"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 )
 
@@ -43,14 +43,7 @@ func TestReadNativeTranslation(t *testing.T) {
 	p, s := beam.NewPipelineWithRoot()
 	cfg := NativeReadConfig{Subscription: "projects/p/subscriptions/events", TimestampAttribute: "event_time"}
 	ReadNative(s, cfg)
-	edges, _, err := p.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := graphx.Marshal(edges, &graphx.Options{Environment: &pipepb.Environment{Urn: "beam:env:docker:v1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pb := beamtest.PipelineProto(t, p)
 	var found bool
 	for _, tr := range pb.GetComponents().GetTransforms() {
 		if tr.GetSpec().GetUrn() != NativeReadURN {
