@@ -30,7 +30,7 @@ variable "allow_open_range" {
 
 variable "replay" {
   type        = string
-  description = "paced: partition by partition in publish-time order with an advancing watermark, so windows close and state is freed as the replay moves on (memory bounded by the replay rate, not the range; on Dataflow this shape would make a streaming job); batch: one bounded read of every partition (a Dataflow batch job; on Prism the whole range is held in memory); auto: paced on Prism, batch elsewhere. For example: batch. Null keeps the pipeline default (auto)."
+  description = "paced: partition by partition in publish-time order with an advancing watermark, so windows close and state is freed as the replay moves on (memory grows with the range far less than in proportion, measured in README Backfills; on Dataflow this shape would make a streaming job); batch: one bounded read of every partition (a Dataflow batch job; on Prism the whole range is held in memory); auto: paced on Prism, batch elsewhere. For example: batch. Null keeps the pipeline default (auto)."
   default     = null
 
   validation {
