@@ -31,7 +31,7 @@ func TestMeasureArchiveFiles(t *testing.T) {
 	}{
 		{"1k msg/s", 1000, 30000, 1},
 		{"1k msg/s, 3 readers", 1000, 30000, 3}, // each reader writes its own files
-		{"8k msg/s", 8000, 120000, 1}, // the emulator's ceiling on these cores
+		{"8k msg/s", 8000, 120000, 1},           // the emulator's ceiling on these cores
 		{"backlog", 0, 100000, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
