@@ -16,6 +16,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/emulatortest"
 	"github.com/tributary-dev/tributary/internal/generate"
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 	"github.com/tributary-dev/tributary/schemas"
@@ -201,26 +202,6 @@ func crashPublish(addr, topic string, msgs []*pubsubpb.PubsubMessage, pause time
 	return ids, nil
 }
 
-// crashBacklog pulls once and returns how many messages sub still delivers.
-func crashBacklog(t *testing.T, addr, sub string) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pubsub.NewClient(ctx, sub, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	resp, err := c.SubscriptionAdminClient.Pull(ctx, &pubsubpb.PullRequest{Subscription: sub, MaxMessages: 1000})
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0 // the emulator holds an empty pull open until the deadline
-		}
-		t.Fatalf("pulling: %v", err)
-	}
-	return len(resp.GetReceivedMessages())
-}
-
 // TestKillNineLosesNothingAcked publishes once to a topic with two subscriptions, runs the
 // streaming pipeline uninterrupted on one (the reference) and, on the other, kills it with
 // SIGKILL at three offsets, relaunching each time on the same output directory, then lets a last
@@ -317,7 +298,7 @@ func TestKillNineLosesNothingAcked(t *testing.T) {
 	if missing > 0 {
 		t.Errorf("%d of %d published messages are in no crash run's archive", missing, len(pub.ids))
 	}
-	if n := crashBacklog(t, addr, crashSub); n != 0 {
+	if n := emulatortest.Backlog(t, addr, crashSub); n != 0 {
 		t.Errorf("%d messages still unacked after the last run", n)
 	}
 
