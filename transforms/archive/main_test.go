@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,8 +13,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 
+	"github.com/tributary-dev/tributary/internal/gcstest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/files"
 )
@@ -53,20 +52,7 @@ type target struct {
 
 var targets = []target{
 	{"local", func(t testing.TB) string { return t.TempDir() }},
-	{"gcs", func(t testing.TB) string { fakeGCS(t); return "gs://lake/out" }},
-}
-
-// fakeGCS starts fake-gcs-server in-process with the bucket "lake" and points
-// STORAGE_EMULATOR_HOST at it (the readers' clients, in this process under Prism, read it).
-func fakeGCS(t testing.TB) {
-	t.Helper()
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake"})
-	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.URL(), "http://"))
+	{"gcs", func(t testing.TB) string { gcstest.Start(t, "lake"); return "gs://lake/out" }},
 }
 
 // writeWAL archives msgs as the streaming source does (one file per publish hour).

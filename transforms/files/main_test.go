@@ -17,8 +17,9 @@ import (
 
 	"cloud.google.com/go/storage"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"google.golang.org/api/iterator"
+
+	"github.com/tributary-dev/tributary/internal/gcstest"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -31,13 +32,7 @@ const testBucket = "lake"
 // it (the writer's client reads it, as in production) and returns a client for checking.
 func fakeGCS(t testing.TB) *storage.Client {
 	t.Helper()
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: 0, Writer: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: testBucket})
-	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.URL(), "http://"))
+	gcstest.Start(t, testBucket)
 	c, err := storage.NewClient(context.Background(), storage.WithJSONReads())
 	if err != nil {
 		t.Fatal(err)
