@@ -49,6 +49,38 @@ func run(t *testing.T, steps []step, cfg Config) ([]schemas.UserSession, map[str
 	return got, counters
 }
 
+// sessionCase is one stream through UserSessions: the rows it must give and the counters
+// (name → value) it must leave.
+type sessionCase struct {
+	name     string
+	cfg      Config
+	steps    []step
+	want     []want
+	counters map[string]int64
+}
+
+// runCases runs each case as a subtest and compares its rows and counters.
+func runCases(t *testing.T, tests []sessionCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, counters := run(t, tc.steps, tc.cfg)
+			var want []schemas.UserSession
+			for _, w := range tc.want {
+				want = append(want, w.row())
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			for name, w := range tc.counters {
+				if counters[name] != w {
+					t.Errorf("counter %s = %d, want %d", name, counters[name], w)
+				}
+			}
+		})
+	}
+}
+
 func rowKey(r schemas.UserSession) string {
 	return fmt.Sprintf("%s/%s/%03d", r.UserID, r.WindowStart.Format(time.RFC3339Nano), r.PaneIndex)
 }
@@ -99,13 +131,7 @@ func (w want) row() schemas.UserSession {
 func TestUserSessions(t *testing.T) {
 	lateBuy := ev("late-buy", "u1", schemas.Purchase, 20, "p9", 7)
 	lateBuy.Late = true
-	tests := []struct {
-		name     string
-		cfg      Config
-		steps    []step
-		want     []want
-		counters map[string]int64
-	}{
+	tests := []sessionCase{
 		{
 			name: "two bursts more than the gap apart are two sessions",
 			steps: []step{
@@ -245,23 +271,7 @@ func TestUserSessions(t *testing.T) {
 			},
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, counters := run(t, tc.steps, tc.cfg)
-			var want []schemas.UserSession
-			for _, w := range tc.want {
-				want = append(want, w.row())
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("rows (-want +got):\n%s", diff)
-			}
-			for name, w := range tc.counters {
-				if counters[name] != w {
-					t.Errorf("counter %s = %d, want %d", name, counters[name], w)
-				}
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 func TestSessionID(t *testing.T) {
@@ -374,13 +384,7 @@ func TestUserSessionsMaxDuration(t *testing.T) {
 		bot30hLate = append(bot30hLate, capped("bot", start, start+119, start+120, 0, schemas.PaneOnTime, false),
 			capped("bot", start, start+119, start+120, 1, schemas.PaneLate, true))
 	}
-	tests := []struct {
-		name     string
-		cfg      Config
-		steps    []step
-		want     []want
-		counters map[string]int64
-	}{
+	tests := []sessionCase{
 		{
 			name:     "a bot active for 30h, streamed: sessions capped at 2h",
 			cfg:      twoHours,
@@ -435,21 +439,5 @@ func TestUserSessionsMaxDuration(t *testing.T) {
 			counters: map[string]int64{"sessions.late_dropped": 0},
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, counters := run(t, tc.steps, tc.cfg)
-			var want []schemas.UserSession
-			for _, w := range tc.want {
-				want = append(want, w.row())
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("rows (-want +got):\n%s", diff)
-			}
-			for name, w := range tc.counters {
-				if counters[name] != w {
-					t.Errorf("counter %s = %d, want %d", name, counters[name], w)
-				}
-			}
-		})
-	}
+	runCases(t, tests)
 }
