@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -18,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -42,6 +43,7 @@ var (
 	seed  = flag.Int64("seed", 1, "generator seed")
 	prof  = flag.String("cpuprofile", "", "with -child: write the child's CPU profile here")
 	split = flag.Bool("prismSplits", false, "keep Prism's dynamic splits on (they stall bursts, apache/beam#35771)")
+	every = flag.Duration("progress", 15*time.Second, "how often a child reports its progress (printed on stderr, kept in the JSON)")
 )
 
 func main() {
@@ -69,12 +71,12 @@ func main() {
 			results = append(results, row)
 			fmt.Fprintln(tw, row.Line())
 			tw.Flush()
-		}
-	}
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(results, "", "  ")
-		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+			if *jsonOut != "" { // after every row, so a long run's first rows survive its end
+				b, _ := json.MarshalIndent(results, "", "  ")
+				if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+				}
+			}
 		}
 	}
 	if *chart != "" {
@@ -110,6 +112,12 @@ func runChild() int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		wctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		go bench.Watch(wctx, dir, *every, func(p bench.Sample) {
+			b, _ := json.Marshal(p)
+			fmt.Printf("PROGRESS %s\n", b)
+		})
 		o, oerr := bench.DefaultOptions(dir)
 		if oerr != nil {
 			fmt.Fprintln(os.Stderr, oerr)
@@ -129,22 +137,29 @@ func runChild() int {
 	return 0
 }
 
-// runParent runs one child and watches its RSS.
+// runParent runs one child and watches its RSS and CPU. A child killed by the RSS limit or the
+// timeout is reported from its last progress sample: how far it got, not nothing.
 func runParent(kind, m string, size int64) bench.Result {
 	sp := bench.Spec{Mode: bench.Mode(m), Events: size, Rate: *rate, Seed: *seed}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-child="+kind, "-mode="+m, "-n="+strconv.FormatInt(size, 10),
 		"-rate="+strconv.FormatFloat(*rate, 'f', -1, 64), "-seed="+strconv.FormatInt(*seed, 10),
-		"-prismSplits="+strconv.FormatBool(*split))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, nil
+		"-prismSplits="+strconv.FormatBool(*split), "-progress="+every.String())
+	out := &childOutput{label: fmt.Sprintf("%s %s %d", kind, m, size)}
+	cmd.Stdout, cmd.Stderr = out, nil
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		return bench.Result{Spec: sp, Err: err.Error()}
 	}
-	killed := make(chan int64, 1)
+	var (
+		killedRSS     atomic.Bool
+		peak, lastCPU atomic.Int64
+	)
 	done := make(chan struct{})
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -152,8 +167,15 @@ func runParent(kind, m string, size int64) bench.Result {
 			case <-done:
 				return
 			case <-t.C:
-				if rss := bench.RSS(cmd.Process.Pid); rss > *rssMax<<20 {
-					killed <- rss
+				rss := bench.RSS(cmd.Process.Pid)
+				if rss > peak.Load() {
+					peak.Store(rss)
+				}
+				if c := bench.ProcCPU(cmd.Process.Pid); c > 0 {
+					lastCPU.Store(int64(c))
+				}
+				if rss > *rssMax<<20 {
+					killedRSS.Store(true)
 					cmd.Process.Kill()
 					return
 				}
@@ -162,25 +184,85 @@ func runParent(kind, m string, size int64) bench.Result {
 	}()
 	err := cmd.Wait()
 	close(done)
-	select {
-	case rss := <-killed:
-		return bench.Result{Spec: sp, PeakRSS: rss, Err: fmt.Sprintf("killed: RSS over %d MB", *rssMax)}
-	default:
+	<-watched
+	var why string
+	switch {
+	case killedRSS.Load():
+		why = fmt.Sprintf("killed: RSS over %d MB", *rssMax)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		why = fmt.Sprintf("killed: over the %v timeout", *timeout)
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return bench.Result{Spec: sp, Err: fmt.Sprintf("killed: over the %v timeout", *timeout)}
+	if why == "" {
+		if r, ok := out.result(); ok {
+			return r
+		}
+		why = fmt.Sprintf("no result: %v", err)
 	}
-	sc := bufio.NewScanner(&out)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if b, ok := strings.CutPrefix(sc.Text(), "RESULT "); ok {
+	r := bench.Result{Spec: sp, Err: why, Samples: out.samples(), PeakRSS: peak.Load(),
+		CPU: time.Duration(lastCPU.Load()), Wall: time.Since(started)}
+	if n := len(r.Samples); n > 0 {
+		last := r.Samples[n-1]
+		r.EventRows = last.EventRows
+		r.CPU = max(r.CPU, last.CPU)
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s after %v: %d events rows, %v CPU, peak RSS %d MB\n",
+		out.label, why, r.Wall.Round(time.Second), r.EventRows, r.CPU.Round(time.Second), r.PeakRSS>>20)
+	return r
+}
+
+// childOutput takes a child's stdout line by line as it comes: PROGRESS samples (echoed on
+// stderr, so a long run shows how it goes) and the final RESULT.
+type childOutput struct {
+	label string
+	mu    sync.Mutex
+	buf   []byte
+	prog  []bench.Sample
+	res   *bench.Result
+}
+
+func (c *childOutput) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, p...)
+	for {
+		i := bytes.IndexByte(c.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(c.buf[:i])
+		c.buf = c.buf[i+1:]
+		if b, ok := strings.CutPrefix(line, "PROGRESS "); ok {
+			var s bench.Sample
+			if json.Unmarshal([]byte(b), &s) == nil {
+				c.prog = append(c.prog, s)
+				fmt.Fprintf(os.Stderr, "%s %s: %v: %d emitted, %d events rows, %v CPU, RSS %d MB, load %s\n",
+					time.Now().UTC().Format("15:04:05"), c.label, s.Wall.Round(time.Second), s.Emitted,
+					s.EventRows, s.CPU.Round(time.Second), s.RSS>>20, loadAverage())
+			}
+		} else if b, ok := strings.CutPrefix(line, "RESULT "); ok {
 			var r bench.Result
-			if jerr := json.Unmarshal([]byte(b), &r); jerr == nil {
-				return r
+			if json.Unmarshal([]byte(b), &r) == nil {
+				c.res = &r
 			}
 		}
 	}
-	return bench.Result{Spec: sp, Err: fmt.Sprintf("no result: %v", err)}
+}
+
+func (c *childOutput) samples() []bench.Sample {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.prog)
+}
+
+func (c *childOutput) result() (bench.Result, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.res == nil {
+		return bench.Result{}, false
+	}
+	r := *c.res
+	r.Samples = slices.Clone(c.prog)
+	return r, true
 }
 
 func loadAverage() string {

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"iter"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/tributary-dev/tributary/internal/generate"
@@ -16,15 +18,17 @@ import (
 )
 
 // Reference is the plain-Go loop's output, in the shape of the core's tables: the events
-// table by event id, the final product_metrics counts, the final user_sessions, the
-// fraud_alerts by alert_id and the dead letters.
+// table by event id, the final product_metrics counts, the final trending_products rankings,
+// the final user_sessions, the fraud_alerts by alert_id and the dead letters.
 type Reference struct {
-	Events   map[string]bool               // event ids written to the events table
-	Metrics  map[MetricKey]ProductTotal    // product_metrics: the last (accumulating) pane
-	Sessions map[string][]SessionTotal     // user_sessions: each user's final sessions, by start
-	Alerts   map[string]string             // fraud_alerts: alert_id -> rule
-	Dead     int64                         // dead_letters rows
-	users    map[MetricKey]map[string]bool // distinct users per product window
+	Events   map[string]bool                                 // event ids written to the events table
+	Metrics  map[MetricKey]ProductTotal                      // product_metrics: the last (accumulating) pane
+	Trending map[time.Time][]schemas.RankedProduct           // trending_products: window start -> last pane's ranking
+	Sessions map[string][]SessionTotal                       // user_sessions: each user's final sessions, by start
+	Alerts   map[string]string                               // fraud_alerts: alert_id -> rule
+	Dead     int64                                           // dead_letters rows
+	users    map[MetricKey]map[string]bool                   // distinct users per product window
+	periods  map[time.Time]map[string]*schemas.RankedProduct // trending: purchases per period and product
 }
 
 // MetricKey is a product_metrics row's key.
@@ -47,6 +51,8 @@ type SessionTotal struct {
 // LoopConfig is what the loop needs of the core's options.
 type LoopConfig struct {
 	Window, Gap, LateBudget            time.Duration
+	TrendingWindow, TrendingPeriod     time.Duration
+	TrendingTopN                       int
 	VelocityWindow, StateTTL           time.Duration
 	VelocityCount, AnomalyMinPurchases int
 	AnomalyMultiplier                  float64
@@ -56,6 +62,7 @@ type LoopConfig struct {
 // LoopConfigOf takes the loop's settings from the pipeline's options.
 func LoopConfigOf(o streaming.Options) LoopConfig {
 	return LoopConfig{Window: o.WindowDuration, Gap: o.SessionGap, LateBudget: o.MaxOutOfOrderness + o.AllowedLateness,
+		TrendingWindow: o.TrendingWindow, TrendingPeriod: o.TrendingPeriod, TrendingTopN: int(o.TrendingTopN),
 		VelocityWindow: o.FraudVelocityWindow, StateTTL: o.FraudStateTTL, VelocityCount: int(o.FraudVelocityCount),
 		AnomalyMinPurchases: int(o.FraudAnomalyMinPurchases), AnomalyMultiplier: o.FraudAnomalyMultiplier,
 		TimestampAttribute: o.TimestampAttribute}
@@ -73,14 +80,16 @@ type user struct {
 
 // ReferenceLoop does the core's work in plain Go on the same messages, in arrival order: decode
 // (decode.Parse, decode's lateness rule), dedup by event id over the horizon (a map, evicted as
-// the clock passes), enrich (enrich.Reference), per-window product counts, a session gap per user
-// and both fraud rules. It is exact for input whose on-time events arrive in event-time order,
+// the clock passes), enrich (enrich.Reference), per-window product counts, the trending ranking
+// of every sliding window (transforms/aggregate's rule), a session gap per user and both fraud
+// rules. It is exact for input whose on-time events arrive in event-time order,
 // as the bench source's do (late events are kept out of the windowed, session and fraud
 // tables by decode's rule): out-of-order input would need the sessions' merging and the
 // detector's evaluation order, which the loop leaves out.
 func ReferenceLoop(msgs iter.Seq2[int64, schemas.Message], ref *enrich.Reference, cfg LoopConfig) Reference {
 	out := Reference{Events: map[string]bool{}, Metrics: map[MetricKey]ProductTotal{}, Sessions: map[string][]SessionTotal{},
-		Alerts: map[string]string{}, users: map[MetricKey]map[string]bool{}}
+		Alerts: map[string]string{}, users: map[MetricKey]map[string]bool{}, Trending: map[time.Time][]schemas.RankedProduct{},
+		periods: map[time.Time]map[string]*schemas.RankedProduct{}}
 	users := map[string]*user{}
 	multiplier := new(big.Rat).SetFloat64(cfg.AnomalyMultiplier)
 	seen := map[string]time.Time{} // event id -> expiry
@@ -111,6 +120,9 @@ func ReferenceLoop(msgs iter.Seq2[int64, schemas.Message], ref *enrich.Reference
 		}
 		if e.ProductID != "" {
 			out.metric(e, cfg.Window)
+			if e.EventType == schemas.Purchase {
+				out.purchase(e, cfg.TrendingPeriod)
+			}
 		}
 		u := users[e.UserID]
 		if u == nil {
@@ -134,12 +146,95 @@ func ReferenceLoop(msgs iter.Seq2[int64, schemas.Message], ref *enrich.Reference
 		t.DistinctUsers = int64(len(us))
 		out.Metrics[k] = t
 	}
+	out.rank(cfg)
 	return out
 }
 
+// windowStart is the start of the epoch-aligned window of size d holding t, as Beam's.
+func windowStart(t time.Time, d time.Duration) time.Time {
+	ms, size := t.UnixMilli(), d.Milliseconds()
+	return time.UnixMilli(ms - ((ms%size)+size)%size).UTC()
+}
+
+// purchase adds purchase e to its product's total of its trending period.
+func (out *Reference) purchase(e schemas.Event, period time.Duration) {
+	k := windowStart(e.EventTime, period)
+	ps := out.periods[k]
+	if ps == nil {
+		ps = map[string]*schemas.RankedProduct{}
+		out.periods[k] = ps
+	}
+	p := ps[e.ProductID]
+	if p == nil {
+		p = &schemas.RankedProduct{ProductID: e.ProductID}
+		ps[e.ProductID] = p
+	}
+	p.Purchases++
+	p.RevenueUSD = p.RevenueUSD.AddDecimal(e.AmountUSD)
+	p.Category = betterCategory(p.Category, e.Category)
+}
+
+// rank ranks every sliding window holding a period with purchases: the sum of its periods'
+// totals, top TrendingTopN by purchases and revenue (descending), then product id, as
+// aggregate.TrendingProducts ranks them.
+func (out *Reference) rank(cfg LoopConfig) {
+	for p := range out.periods {
+		for s := p; s.After(p.Add(-cfg.TrendingWindow)); s = s.Add(-cfg.TrendingPeriod) {
+			out.Trending[s] = nil
+		}
+	}
+	for s := range out.Trending {
+		byProduct := map[string]*schemas.RankedProduct{}
+		for p := s; p.Before(s.Add(cfg.TrendingWindow)); p = p.Add(cfg.TrendingPeriod) {
+			for id, d := range out.periods[p] {
+				t := byProduct[id]
+				if t == nil {
+					t = &schemas.RankedProduct{ProductID: id}
+					byProduct[id] = t
+				}
+				t.Purchases += d.Purchases
+				t.RevenueUSD = t.RevenueUSD.Add(d.RevenueUSD)
+				t.Category = betterCategory(t.Category, d.Category)
+			}
+		}
+		ranking := make([]schemas.RankedProduct, 0, len(byProduct))
+		for _, t := range byProduct {
+			ranking = append(ranking, *t)
+		}
+		slices.SortFunc(ranking, func(a, b schemas.RankedProduct) int {
+			if c := cmp.Compare(b.Purchases, a.Purchases); c != 0 {
+				return c
+			}
+			if c := b.RevenueUSD.Cmp(a.RevenueUSD); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ProductID, b.ProductID)
+		})
+		ranking = ranking[:min(len(ranking), cfg.TrendingTopN)]
+		for i := range ranking {
+			ranking[i].Rank = int64(i + 1)
+		}
+		out.Trending[s] = ranking
+	}
+}
+
+// betterCategory is aggregate's rule: a catalog category over an empty or "unknown" one,
+// between two known ones the smaller.
+func betterCategory(have, next string) string {
+	switch {
+	case next == "" || next == "unknown":
+		if have == "" {
+			return next
+		}
+		return have
+	case have == "" || have == "unknown":
+		return next
+	}
+	return min(have, next)
+}
+
 func (out *Reference) metric(e schemas.Event, window time.Duration) {
-	ms, size := e.EventTime.UnixMilli(), window.Milliseconds()
-	k := MetricKey{time.UnixMilli(ms - ((ms%size)+size)%size).UTC(), e.ProductID}
+	k := MetricKey{windowStart(e.EventTime, window), e.ProductID}
 	t := out.Metrics[k]
 	switch e.EventType {
 	case schemas.PageView:

@@ -20,10 +20,9 @@ import (
 
 // compareTables checks with go-cmp that the core's tables under o.OutputDirectory are those
 // the plain-Go loop computes from gen, so the timing ratio compares equal work: events (ids),
-// product_metrics (each window and product's last pane), user_sessions (each user's final
-// rows), fraud_alerts (alert ids) and dead_letters (the count). trending_products is not
-// compared: the loop does not rank products (a top-N over sliding periods, tie-broken in
-// transforms/aggregate/trending.go), so its cost is not in the ratio either.
+// product_metrics (each window and product's last pane), trending_products (each window's last
+// pane's ranking: ranks, products, categories, purchases, revenue), user_sessions (each user's
+// final rows), fraud_alerts (alert ids) and dead_letters (the count).
 func compareTables(t *testing.T, o streaming.Options, gen generate.Config) {
 	t.Helper()
 	ref, err := enrich.LoadReference(context.Background(), o.ProductCatalog, o.CurrencyRates)
@@ -31,12 +30,14 @@ func compareTables(t *testing.T, o streaming.Options, gen generate.Config) {
 		t.Fatal(err)
 	}
 	want := ReferenceLoop(Messages(gen), ref, LoopConfigOf(o))
-	if n := int(gen.Count); len(want.Events) < n*9/10 || len(want.Metrics) == 0 || len(want.Sessions) == 0 || len(want.Alerts) == 0 {
-		t.Fatalf("the plain-Go loop kept %d events, %d product windows, %d users, %d alerts of %d events, want most and some",
-			len(want.Events), len(want.Metrics), len(want.Sessions), len(want.Alerts), n)
+	if n := int(gen.Count); len(want.Events) < n*9/10 || len(want.Metrics) == 0 || len(want.Trending) == 0 ||
+		len(want.Sessions) == 0 || len(want.Alerts) == 0 {
+		t.Fatalf("the plain-Go loop kept %d events, %d product windows, %d trending windows, %d users, %d alerts of %d events, want most and some",
+			len(want.Events), len(want.Metrics), len(want.Trending), len(want.Sessions), len(want.Alerts), n)
 	}
 	dir := o.OutputDirectory
-	got := Reference{Events: map[string]bool{}, Metrics: map[MetricKey]ProductTotal{}, Sessions: map[string][]SessionTotal{}, Alerts: map[string]string{}}
+	got := Reference{Events: map[string]bool{}, Metrics: map[MetricKey]ProductTotal{}, Sessions: map[string][]SessionTotal{},
+		Alerts: map[string]string{}, Trending: map[time.Time][]schemas.RankedProduct{}}
 	for _, row := range readTable(t, dir, schemas.TableEvents) {
 		got.Events[row["event_id"].(string)] = true
 	}
@@ -47,6 +48,17 @@ func compareTables(t *testing.T, o streaming.Options, gen generate.Config) {
 			lastPane[k] = pane
 			got.Metrics[k] = ProductTotal{Views: num(row["views"]), Carts: num(row["carts"]), Purchases: num(row["purchases"]),
 				Refunds: num(row["refunds"]), DistinctUsers: num(row["distinct_users"])}
+		}
+	}
+	trendingPane := map[time.Time]int64{}
+	for _, raw := range readRaw(t, dir, schemas.TableTrendingProducts) {
+		var row schemas.TrendingProducts
+		if err := json.Unmarshal(raw, &row); err != nil {
+			t.Fatalf("%s: %v", schemas.TableTrendingProducts, err)
+		}
+		k := row.WindowStart.UTC()
+		if _, ok := got.Trending[k]; !ok || row.PaneIndex >= trendingPane[k] {
+			trendingPane[k], got.Trending[k] = row.PaneIndex, row.Ranking
 		}
 	}
 	for _, row := range readTable(t, dir, schemas.TableUserSessions) {
@@ -82,13 +94,20 @@ func parseTime(t *testing.T, v any) time.Time {
 	return ts.UTC()
 }
 
-// readTable reads the live NDJSON rows the core's local sink wrote for table under dir.
-func readTable(t *testing.T, dir, table string) []map[string]any {
+// readRaw reads the live NDJSON rows the core's local sink wrote for table under dir.
+func readRaw(t *testing.T, dir, table string) []json.RawMessage {
 	t.Helper()
 	raw, err := bigquery.ReadFileRows(context.Background(), dir, table)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// readTable reads table's rows (readRaw) as JSON objects.
+func readTable(t *testing.T, dir, table string) []map[string]any {
+	t.Helper()
+	raw := readRaw(t, dir, table)
 	rows := make([]map[string]any, 0, len(raw))
 	for _, r := range raw {
 		var row map[string]any

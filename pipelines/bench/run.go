@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -66,6 +67,9 @@ type Result struct {
 	StateRequests int64         // telemetry.StateRequests
 	EventRows     int64         // rows of the events table
 	Err           string        `json:",omitempty"`
+	// Samples is the child's progress every few seconds (cmd/bench); for a killed run the
+	// fields above are the last sample's, with the CPU and peak RSS the parent saw.
+	Samples []Sample `json:",omitempty"`
 }
 
 // DefaultOptions are the streaming pipeline's defaults with local sinks under dir.
@@ -137,6 +141,30 @@ func peakRSS() int64 { return procStatus("self", "VmHWM:") }
 
 // RSS is the current VmRSS of process pid in bytes.
 func RSS(pid int) int64 { return procStatus(strconv.Itoa(pid), "VmRSS:") }
+
+// ProcCPU is the user + sys time process pid has used so far (0 where /proc is missing).
+func ProcCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command (which may hold spaces) start after its closing ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/pid/stat's times (100 on every platform Go
+// supports).
+const clockTicks = 100
 
 func procStatus(pid, field string) int64 {
 	b, err := os.ReadFile("/proc/" + pid + "/status")

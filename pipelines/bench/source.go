@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -96,6 +97,7 @@ func (fn *sourceFn) ProcessElement(ctx context.Context, we *watermark, rt *sdf.L
 		oldest = min(oldest, ts.UnixMilli())
 		emit(beam.EventTime(ts.UnixMilli()), m)
 	}
+	emitted.Add(to - from)
 	if oldest > we.millis && oldest != 1<<63-1 {
 		we.millis = oldest
 	}
@@ -138,6 +140,12 @@ func attributeTime(gen generate.Config, m *schemas.Message) time.Time {
 	}
 	return ts.Truncate(time.Millisecond)
 }
+
+// emitted counts the messages the process's source has emitted, for progress samples.
+var emitted atomic.Int64
+
+// Emitted is how many messages the source has emitted in this process.
+func Emitted() int64 { return emitted.Load() }
 
 // messages is the process's generator, resumed where the previous round stopped (each run is
 // one source in its own process); a restriction starting elsewhere regenerates from the start.

@@ -20,11 +20,22 @@ const Header = "mode\tevents\tevents/s\tCPU-µs/event\tpeak RSS MB\tallocs/event
 // Line is the row, tab-separated.
 func (r Row) Line() string {
 	c := r.Core
+	ref, _, _ := r.Reference.PerEvent()
 	if c.Err != "" {
-		return fmt.Sprintf("%s\t%d\t%s\t\t\t\t\t\t\t%s\t", c.Mode, c.Spec.Events, c.Err, r.Load)
+		if c.EventRows == 0 || c.Wall <= 0 {
+			return fmt.Sprintf("%s\t%d\t%s\t\t\t\t\t\t\t%s\t", c.Mode, c.Spec.Events, c.Err, r.Load)
+		}
+		// Killed: per event of the events rows written, an upper bound (the stateful steps lag
+		// the events table); allocations and state requests are only counted at the end.
+		cpu := float64(c.CPU.Microseconds()) / float64(c.EventRows)
+		ratio := "—"
+		if ref > 0 {
+			ratio = fmt.Sprintf("≤%.0f×", cpu/ref)
+		}
+		return fmt.Sprintf("%s\t%d of %d (%s)\t%.0f\t≤%.1f\t%d\t\t\t%.2f\t%s\t%s\t", c.Mode, c.EventRows, c.Spec.Events,
+			c.Err, float64(c.EventRows)/c.Wall.Seconds(), cpu, c.PeakRSS>>20, ref, ratio, r.Load)
 	}
 	cpu, st, al := c.PerEvent()
-	ref, _, _ := r.Reference.PerEvent()
 	ratio := "—"
 	if ref > 0 {
 		ratio = fmt.Sprintf("%.0f×", cpu/ref)
