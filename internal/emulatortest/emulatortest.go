@@ -135,17 +135,32 @@ func AddSubscription(t testing.TB, addr, topic, suffix string, ackDeadline int32
 // Publish sends msgs in requests of 100 and returns their ids in order.
 func Publish(t testing.TB, addr, topic string, msgs []*pubsubpb.PubsubMessage) []string {
 	t.Helper()
-	c := Client(t, addr, topic)
+	ids, err := PublishPaced(addr, topic, msgs, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// PublishPaced is Publish with a pause after each request of 100, returning its error rather
+// than failing a test, so that a test can publish in the background while a pipeline reads.
+func PublishPaced(addr, topic string, msgs []*pubsubpb.PubsubMessage, pause time.Duration) ([]string, error) {
+	ctx := context.Background()
+	c, err := pubsub.NewClient(ctx, topic, addr)
+	if err != nil {
+		return nil, err
+	}
 	defer c.Close()
 	var ids []string
 	for i := 0; i < len(msgs); i += 100 { // the emulator takes at most 1000 per request; keep it modest
-		resp, err := c.TopicAdminClient.Publish(context.Background(), &pubsubpb.PublishRequest{Topic: topic, Messages: msgs[i:min(i+100, len(msgs))]})
+		resp, err := c.TopicAdminClient.Publish(ctx, &pubsubpb.PublishRequest{Topic: topic, Messages: msgs[i:min(i+100, len(msgs))]})
 		if err != nil {
-			t.Fatalf("publishing: %v", err)
+			return nil, fmt.Errorf("publishing: %w", err)
 		}
 		ids = append(ids, resp.GetMessageIds()...)
+		time.Sleep(pause)
 	}
-	return ids
+	return ids, nil
 }
 
 // Backlog pulls once and returns how many messages the subscription redelivers.

@@ -3,14 +3,12 @@ package backfill
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tributary-dev/tributary/internal/generate"
@@ -111,49 +109,17 @@ func TestBackfillEqualsStreamingInBigQuery(t *testing.T) {
 	gen := generate.Config{Count: n, Users: 15, Seed: 12, MalformedFraction: 0.04, DuplicateFraction: 0.04,
 		LateFraction: 0.03, LateBy: 3 * time.Second, // payload-late, still within --maxOutOfOrderness
 		Start: now.Add(-n * interval), Interval: interval}
-	var msgs []*pubsubpb.PubsubMessage
-	for m := range generate.Messages(gen) {
-		msgs = append(msgs, &pubsubpb.PubsubMessage{Data: m.Data, Attributes: m.Attributes})
-	}
+	msgs := generated(gen)
 	publish(t, src.Server.Addr, src.Topic, msgs)
 	copies := eventCopies(msgs)
 
-	core := defaults[streaming.Options](t).CoreOptions
-	core.SessionGap = time.Minute
-	core.FraudVelocityCount, core.FraudVelocityWindow = 2, 2*time.Minute
-	core.ProgressInterval = time.Minute
+	core := equivalenceCore(t, time.Minute)
 	core.OutputDataset = bqEquivProject + ":" + bqEquivDataset
 	core.BigQueryEndpoint, core.BigQueryInsecure = bq.Addr(), true
-
 	dir := t.TempDir()
-	so := defaults[streaming.Options](t)
-	so.CoreOptions = core
-	so.OutputDirectory = filepath.Join(dir, "streaming") // the archive (the source's WAL)
-	so.InputSubscription, so.MaxMessages = src.Subscription, n
-	scfg := streaming.NewConfig(so, time.Now())
-	scfg.PubsubEndpoint = src.Server.Addr
-	ss, err := streaming.Run(ctx, scfg, io.Discard)
-	if err != nil {
-		t.Fatalf("streaming run: %v", err)
-	}
-	if late := ss.Counters["late.dropped"]; late != 0 {
-		t.Fatalf("the streaming run counted %d events late; this test wants none behind the watermark", late)
-	}
-
-	bo := defaults[Options](t)
-	bo.CoreOptions = core
-	bo.Archive = filepath.Join(so.OutputDirectory, "archive")
-	bo.OutputDirectory = filepath.Join(dir, "backfill")
-	bo.From = gen.Start.Add(-time.Minute).Truncate(time.Hour).Format(time.RFC3339)
-	bo.To = now.Add(time.Hour).Truncate(time.Hour).Format(time.RFC3339)
-	bo.AllowOpenRange = true // the streaming run has ended: nothing more can arrive for the range
-	if err := bo.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := NewConfig(bo, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	archived := filepath.Join(dir, "streaming") // the archive (the source's WAL)
+	ss := streamFrom(t, core, src.Server.Addr, src.Subscription, archived, n)
+	cfg := backfillConfig(t, backfillOf(t, core, archived, filepath.Join(dir, "backfill"), gen.Start.Add(-time.Minute), now))
 
 	streamed := map[string]bqFinal{}
 	for _, table := range tables {
@@ -165,10 +131,7 @@ func TestBackfillEqualsStreamingInBigQuery(t *testing.T) {
 		}
 	}
 
-	bs, err := Run(ctx, cfg, io.Discard)
-	if err != nil {
-		t.Fatalf("backfill: %v", err)
-	}
+	bs := runBackfill(t, cfg)
 	t.Logf("streaming: %d read, %.0f events/s; backfill: %d replayed in %v, %.0f events/s",
 		ss.Counters["pubsub.out"], ss.EventsPerSecond(), bs.Counters[streaming.ReplayCounter],
 		bs.Elapsed.Round(time.Millisecond), bs.EventsPerSecond())

@@ -21,7 +21,6 @@ import (
 	"github.com/tributary-dev/tributary/pipelines/streaming"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/files"
-	"github.com/tributary-dev/tributary/transforms/pubsub"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -156,52 +155,6 @@ func (r *crashRun) archived(t *testing.T) (msgs []schemas.Message, nfiles int) {
 	return msgs, nfiles
 }
 
-// crashTopic creates a topic with two subscriptions (ack deadline crashAckExtension): one for
-// the reference run, one for the crash runs.
-func crashTopic(t *testing.T, addr string) (topic, refSub, crashSub string) {
-	t.Helper()
-	ctx := context.Background()
-	id := fmt.Sprintf("k%d", time.Now().UnixNano())
-	topic = "projects/tributary-test/topics/" + id
-	c, err := pubsub.NewClient(ctx, topic, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
-		t.Fatalf("creating topic: %v", err)
-	}
-	refSub, crashSub = "projects/tributary-test/subscriptions/"+id+"-ref", "projects/tributary-test/subscriptions/"+id+"-crash"
-	for _, sub := range []string{refSub, crashSub} {
-		req := &pubsubpb.Subscription{Name: sub, Topic: topic, AckDeadlineSeconds: int32(crashAckExtension / time.Second)}
-		if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, req); err != nil {
-			t.Fatalf("creating subscription: %v", err)
-		}
-	}
-	return topic, refSub, crashSub
-}
-
-// crashPublish publishes msgs in batches of 100, one batch every pause, and returns the ids
-// Pub/Sub gave them.
-func crashPublish(addr, topic string, msgs []*pubsubpb.PubsubMessage, pause time.Duration) ([]string, error) {
-	ctx := context.Background()
-	c, err := pubsub.NewClient(ctx, topic, addr)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	var ids []string
-	for i := 0; i < len(msgs); i += 100 {
-		resp, err := c.TopicAdminClient.Publish(ctx, &pubsubpb.PublishRequest{Topic: topic, Messages: msgs[i:min(i+100, len(msgs))]})
-		if err != nil {
-			return nil, fmt.Errorf("publishing: %w", err)
-		}
-		ids = append(ids, resp.GetMessageIds()...)
-		time.Sleep(pause)
-	}
-	return ids, nil
-}
-
 // TestKillNineLosesNothingAcked publishes once to a topic with two subscriptions, runs the
 // streaming pipeline uninterrupted on one (the reference) and, on the other, kills it with
 // SIGKILL at three offsets, relaunching each time on the same output directory, then lets a last
@@ -214,7 +167,9 @@ func TestKillNineLosesNothingAcked(t *testing.T) {
 		t.Skip("kills and relaunches the pipeline four times, then backfills")
 	}
 	addr := startEmulator(t)
-	topic, refSub, crashSub := crashTopic(t, addr)
+	// One topic, two subscriptions: the reference run's and the crash runs'.
+	topic, refSub := emulatortest.NewSubscription(t, addr, int32(crashAckExtension/time.Second))
+	crashSub := emulatortest.AddSubscription(t, addr, topic, "-crash", int32(crashAckExtension/time.Second))
 
 	const total = 6000
 	start := time.Now().UTC()
@@ -233,7 +188,7 @@ func TestKillNineLosesNothingAcked(t *testing.T) {
 	}
 	published := make(chan result, 1)
 	go func() {
-		ids, err := crashPublish(addr, topic, msgs, 250*time.Millisecond)
+		ids, err := emulatortest.PublishPaced(addr, topic, msgs, 250*time.Millisecond)
 		published <- result{ids, err}
 	}()
 

@@ -35,6 +35,84 @@ func defaults[T any](t *testing.T) T {
 	return o
 }
 
+// generated is gen's messages as Pub/Sub publishes them.
+func generated(gen generate.Config) []*pubsubpb.PubsubMessage {
+	var msgs []*pubsubpb.PubsubMessage
+	for m := range generate.Messages(gen) {
+		msgs = append(msgs, &pubsubpb.PubsubMessage{Data: m.Data, Attributes: m.Attributes})
+	}
+	return msgs
+}
+
+// equivalenceCore is the core options of the equivalence tests' streaming runs and backfills:
+// short sessions, a fraud velocity rule the generated bursts trip, and progress lines rare.
+func equivalenceCore(t *testing.T, sessionGap time.Duration) streaming.CoreOptions {
+	t.Helper()
+	core := defaults[streaming.Options](t).CoreOptions
+	core.SessionGap = sessionGap
+	core.FraudVelocityCount, core.FraudVelocityWindow = 2, 2*time.Minute
+	core.ProgressInterval = time.Minute
+	return core
+}
+
+// streamFrom runs the streaming pipeline with core's settings, writing under out, on sub of the
+// Pub/Sub endpoint addr until it has read n messages. It fails t when the run counted an event
+// late: a backfill is compared with it, and a replay keeps no event behind the watermark out.
+func streamFrom(t *testing.T, core streaming.CoreOptions, addr, sub, out string, n int64) streaming.Summary {
+	t.Helper()
+	so := defaults[streaming.Options](t)
+	so.CoreOptions = core
+	so.OutputDirectory = out
+	so.InputSubscription, so.MaxMessages = sub, n
+	scfg := streaming.NewConfig(so, time.Now())
+	scfg.PubsubEndpoint = addr
+	ss, err := streaming.Run(context.Background(), scfg, io.Discard)
+	if err != nil {
+		t.Fatalf("streaming run: %v", err)
+	}
+	if late := ss.Counters["late.dropped"]; late != 0 {
+		t.Fatalf("the streaming run counted %d events late; this test wants none behind the watermark", late)
+	}
+	return ss
+}
+
+// backfillOf is the backfill, with core's settings, of the archive a streaming run wrote under
+// streamed into out, over the hours from the one of from to the one after to. The runs have
+// ended: nothing more can arrive for the range, which may be open.
+func backfillOf(t *testing.T, core streaming.CoreOptions, streamed, out string, from, to time.Time) Options {
+	t.Helper()
+	bo := defaults[Options](t)
+	bo.CoreOptions = core
+	bo.Archive, bo.OutputDirectory = filepath.Join(streamed, "archive"), out
+	bo.From = from.Truncate(time.Hour).Format(time.RFC3339)
+	bo.To = to.Add(time.Hour).Truncate(time.Hour).Format(time.RFC3339)
+	bo.AllowOpenRange = true
+	return bo
+}
+
+// backfillConfig validates bo and returns its Config, as the backfill command does.
+func backfillConfig(t *testing.T, bo Options) Config {
+	t.Helper()
+	if err := bo.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := NewConfig(bo, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// runBackfill runs cfg's backfill and returns its summary.
+func runBackfill(t *testing.T, cfg Config) streaming.Summary {
+	t.Helper()
+	s, err := Run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatalf("backfill: %v", err)
+	}
+	return s
+}
+
 // excluded are the columns processing time sets, which no replay can reproduce: the pane's
 // index, timing and finality (how the rows were fired, not what they hold), a dead letter's
 // timestamp (when the failure was recorded) and run id (which run wrote it), and the events'
@@ -149,10 +227,7 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 	gen := generate.Config{Count: n, Users: 40, Seed: 11, MalformedFraction: 0.03, DuplicateFraction: 0.03,
 		LateFraction: 0.02, LateBy: 3 * time.Second, // payload-late, still within --maxOutOfOrderness
 		Start: start, Interval: interval}
-	var msgs []*pubsubpb.PubsubMessage
-	for m := range generate.Messages(gen) {
-		msgs = append(msgs, &pubsubpb.PubsubMessage{Data: m.Data, Attributes: m.Attributes})
-	}
+	msgs := generated(gen)
 	publish(t, addr, topic, msgs)
 	copies := eventCopies(msgs)
 	// rows reads a table's final rows, with the kept copy of a duplicated event blanked.
@@ -164,61 +239,21 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 		return r
 	}
 
-	core := defaults[streaming.Options](t).CoreOptions
-	core.SessionGap = 2 * time.Minute
-	core.FraudVelocityCount, core.FraudVelocityWindow = 2, 2*time.Minute
-	core.ProgressInterval = time.Minute
-
+	core := equivalenceCore(t, 2*time.Minute)
 	dir := t.TempDir()
-	so := defaults[streaming.Options](t)
-	so.CoreOptions = core
-	so.CoreOptions.OutputDirectory = filepath.Join(dir, "streaming")
-	so.InputSubscription, so.MaxMessages = sub, n
-	scfg := streaming.NewConfig(so, time.Now())
-	scfg.PubsubEndpoint = addr
-	ctx := context.Background()
-	ss, err := streaming.Run(ctx, scfg, io.Discard)
-	if err != nil {
-		t.Fatalf("streaming run: %v", err)
-	}
-	if late := ss.Counters["late.dropped"]; late != 0 {
-		t.Fatalf("the streaming run counted %d events late; this test wants none behind the watermark", late)
-	}
-
-	bo := defaults[Options](t)
-	bo.CoreOptions = core
-	bo.Archive = filepath.Join(so.OutputDirectory, "archive")
-	bo.OutputDirectory = filepath.Join(dir, "backfill")
-	bo.From = gen.Start.Add(-time.Minute).Truncate(time.Hour).Format(time.RFC3339)
-	bo.To = now.Add(time.Hour).Truncate(time.Hour).Format(time.RFC3339)
-	bo.AllowOpenRange = true // the streaming run has ended: nothing more can arrive for the range
-	if err := bo.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := NewConfig(bo, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	streamed := filepath.Join(dir, "streaming")
+	ss := streamFrom(t, core, addr, sub, streamed, n)
+	bo := backfillOf(t, core, streamed, filepath.Join(dir, "backfill"), gen.Start.Add(-time.Minute), now)
+	cfg := backfillConfig(t, bo)
 	from, to := cfg.From, cfg.To
-	backfill := func(bo Options) streaming.Summary {
-		cfg, err := NewConfig(bo, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := Run(ctx, cfg, io.Discard)
-		if err != nil {
-			t.Fatalf("backfill: %v", err)
-		}
-		return s
-	}
-	bs := backfill(bo)
+	bs := runBackfill(t, cfg)
 	t.Logf("streaming: %d read, %.0f events/s; backfill: %d replayed in %v, %.0f events/s, %d partitions, %d files",
 		ss.Counters["pubsub.out"], ss.EventsPerSecond(), bs.Counters[streaming.ReplayCounter], bs.Elapsed.Round(time.Millisecond),
 		bs.EventsPerSecond(), bs.Counters["archive_read.partitions"], bs.Counters["archive_read.files"])
 
 	first := map[string]map[string]map[string]any{}
 	for _, table := range tables {
-		want := rows(so.OutputDirectory, table, from, to)
+		want := rows(streamed, table, from, to)
 		got := rows(bo.OutputDirectory, table, from, to)
 		first[table] = got
 		t.Logf("%s: %d keys, compared columns %v", table, len(want), compared(t, table))
@@ -230,7 +265,7 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 		}
 	}
 
-	backfill(bo)
+	runBackfill(t, backfillConfig(t, bo))
 	for _, table := range tables {
 		if diff := cmp.Diff(first[table], rows(bo.OutputDirectory, table, from, to)); diff != "" {
 			t.Errorf("%s: a second backfill changed the table (-first +second):\n%s", table, diff)
@@ -243,10 +278,10 @@ func TestBackfillEqualsStreaming(t *testing.T) {
 	part := bo
 	part.OutputDirectory = filepath.Join(dir, "subrange")
 	part.From = split.Format(time.RFC3339)
-	backfill(part)
+	runBackfill(t, backfillConfig(t, part))
 	for _, table := range tables {
-		want := rows(so.OutputDirectory, table, split, to)
-		before := rows(so.OutputDirectory, table, from, split)
+		want := rows(streamed, table, split, to)
+		before := rows(streamed, table, from, split)
 		t.Logf("sub-range %s: %d keys in [%s, %s), %d before", table, len(want), split.Format(time.RFC3339), to.Format(time.RFC3339), len(before))
 		if len(before) == 0 && table == schemas.TableProductMetrics {
 			t.Errorf("%s: no rows before the sub-range; the restriction proves nothing", table)
