@@ -67,19 +67,14 @@ func (r *Reader) fail() {
 }
 
 // Int reads a signed varint.
-func (r *Reader) Int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *Reader) Int() int64 { return varint(r, binary.Varint) }
 
 // Uint reads an unsigned varint.
-func (r *Reader) Uint() uint64 {
-	v, n := binary.Uvarint(r.b)
+func (r *Reader) Uint() uint64 { return varint(r, binary.Uvarint) }
+
+// varint reads one varint with decode (binary.Varint or binary.Uvarint).
+func varint[T int64 | uint64](r *Reader, decode func([]byte) (T, int)) T {
+	v, n := decode(r.b)
 	if n <= 0 {
 		r.fail()
 		return 0
