@@ -49,6 +49,8 @@ func exampleTopic(srv *pstest.Server, topic, sub string) error {
 func ExampleRead() {
 	srv := pstest.NewServer() // in-process Pub/Sub
 	defer srv.Close()
+	// A fixed publish time: an event_time older than MaxTimestampAge before it is invalid.
+	srv.SetTimeNowFunc(func() time.Time { return time.Date(2026, 11, 1, 12, 1, 0, 0, time.UTC) })
 	topic, sub := "projects/example/topics/events", "projects/example/subscriptions/events"
 	if err := exampleTopic(srv, topic, sub); err != nil {
 		fmt.Println(err)
