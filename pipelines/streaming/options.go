@@ -10,6 +10,7 @@ import (
 	"github.com/tributary-dev/tributary/internal/options"
 	"github.com/tributary-dev/tributary/internal/runner"
 	"github.com/tributary-dev/tributary/transforms/decode"
+	"github.com/tributary-dev/tributary/transforms/dedup"
 	"github.com/tributary-dev/tributary/transforms/fraud"
 	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/pubsub"
@@ -218,11 +219,17 @@ func (o CoreOptions) Windowing(runner string) windowing.Options {
 	}
 }
 
-// Sessions configures user_sessions. The skew is decode's lateness budget: how far decode
-// may move an event's timestamp back behind the watermark without marking it Late.
+// Dedup configures the event_id deduplication; its batches divide every window downstream.
+func (o CoreOptions) Dedup() dedup.Config {
+	return dedup.Config{Horizon: o.DedupHorizon, Batch: dedup.BatchFor(o.WindowDuration, o.TrendingPeriod)}
+}
+
+// Sessions configures user_sessions. The skew is how far behind the watermark an event may
+// reach the sessionizer without being Late: decode's lateness budget (decode moves an event's
+// timestamp back to its event_time) plus one dedup batch.
 func (o CoreOptions) Sessions() sessions.Config {
 	return sessions.Config{Gap: o.SessionGap, AllowedLateness: o.AllowedLateness, MaxDuration: o.MaxSessionDuration,
-		TimestampSkew: o.MaxOutOfOrderness + o.AllowedLateness}
+		TimestampSkew: o.MaxOutOfOrderness + o.AllowedLateness + o.Dedup().Batch}
 }
 
 // Fraud configures fraud_alerts.

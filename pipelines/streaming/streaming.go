@@ -121,7 +121,7 @@ func Process(s beam.Scope, msgs beam.PCollection, cfg Config) Processed {
 	o := cfg.Options
 	decoded := decode.Decode(s, msgs, decode.Config{MaxOutOfOrderness: o.MaxOutOfOrderness, AllowedLateness: o.AllowedLateness})
 	// Tokenize first, so dedup state, every table and the alerts topic only see tokens.
-	unique := dedup.Dedup(s, privacy.Tokenize(s, decoded.Events, o.Privacy()), dedup.Config{Horizon: o.DedupHorizon})
+	unique := dedup.Dedup(s, privacy.Tokenize(s, decoded.Events, o.Privacy()), o.Dedup())
 	enriched := enrich.Enrich(s, unique, enrich.Config{
 		ProductCatalog:  o.ProductCatalog,
 		CurrencyRates:   o.CurrencyRates,
