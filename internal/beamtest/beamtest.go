@@ -80,6 +80,10 @@ func Run[T any](t testing.TB, p *beam.Pipeline, id string, cmp func(a, b T) int)
 	return got, telemetry.FromPipeline(pr).Counters, err
 }
 
+// T0 is the start of the test events' event times, 2026-11-01 12:00 UTC: the expected windows,
+// rows and file names of the tests are written against it.
+var T0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
 // AtEventTime stamps an event with its event time, as decode does.
 func AtEventTime(e schemas.Event) (beam.EventTime, schemas.Event) {
 	return beam.EventTime(e.EventTime.UnixMilli()), e

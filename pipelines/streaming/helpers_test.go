@@ -24,6 +24,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/internal/emulatortest"
 	"github.com/tributary-dev/tributary/internal/gcstest"
 	"github.com/tributary-dev/tributary/internal/generate"
@@ -37,8 +38,8 @@ import (
 
 func TestMain(m *testing.M) { emulatortest.Main(m) }
 
-// t0 is the start of the crafted messages' event times.
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+// t0 is the start of the crafted messages' event times, the test kit's.
+var t0 = beamtest.T0
 
 // The BigQuery project and dataset of the bqtest tables.
 const bqProject, bqDataset = "tributary-test", "analytics"

@@ -19,10 +19,8 @@ import (
 
 func TestMain(m *testing.M) { ptest.Main(m) }
 
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
 func ev(id, typ, user, product string, at time.Duration, usd string) schemas.Event {
-	e := schemas.Event{EventID: id, EventType: typ, EventTime: t0.Add(at), UserID: user, ProductID: product, Category: "books"}
+	e := schemas.Event{EventID: id, EventType: typ, EventTime: beamtest.T0.Add(at), UserID: user, ProductID: product, Category: "books"}
 	if usd != "" {
 		d, err := schemas.ParseDecimal(usd)
 		if err != nil {
@@ -59,12 +57,12 @@ func TestProductMetrics(t *testing.T) {
 	// Arrived when the source's watermark was at 1m30s: the event at 10 s finds its window
 	// [0, 1m) closed; the one at 1m05s is behind the watermark but its window is still open.
 	closed := ev("closed", schemas.Purchase, "u1", "p1", 10*time.Second, "99")
-	closed.BehindWatermark = t0.Add(90 * time.Second)
+	closed.BehindWatermark = beamtest.T0.Add(90 * time.Second)
 	open := ev("open", schemas.Purchase, "u2", "p1", 65*time.Second, "2")
-	open.BehindWatermark = t0.Add(90 * time.Second)
+	open.BehindWatermark = beamtest.T0.Add(90 * time.Second)
 	// At the watermark's exact instant the window's last millisecond is not yet behind it.
 	edge := ev("edge", schemas.PageView, "u3", "p1", 59*time.Second, "")
-	edge.BehindWatermark = t0.Add(time.Minute - time.Millisecond)
+	edge.BehindWatermark = beamtest.T0.Add(time.Minute - time.Millisecond)
 	tests := []struct {
 		name     string
 		window   time.Duration
@@ -87,10 +85,10 @@ func TestProductMetrics(t *testing.T) {
 				ev("9", schemas.PageView, "u3", "", 15*time.Second, ""),   // no product
 			},
 			want: []schemas.ProductMetric{
-				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Views: 2, Carts: 1, Purchases: 2, Refunds: 1,
+				{Pane: onTime(beamtest.T0, time.Minute), ProductID: "p1", Category: "books", Views: 2, Carts: 1, Purchases: 2, Refunds: 1,
 					RevenueUSD: num("20"), RefundsUSD: num("5.5"), DistinctUsers: 2},
-				{Pane: onTime(t0, time.Minute), ProductID: "p2", Category: "books", Purchases: 1, RevenueUSD: num("10"), DistinctUsers: 1},
-				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Views: 1, DistinctUsers: 1},
+				{Pane: onTime(beamtest.T0, time.Minute), ProductID: "p2", Category: "books", Purchases: 1, RevenueUSD: num("10"), DistinctUsers: 1},
+				{Pane: onTime(beamtest.T0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Views: 1, DistinctUsers: 1},
 			},
 			counters: map[string]int64{"product_metrics.no_product": 1, "aggregate.out": 3},
 		},
@@ -99,7 +97,7 @@ func TestProductMetrics(t *testing.T) {
 			window: 5 * time.Minute,
 			events: []schemas.Event{late, ev("1", schemas.Purchase, "u1", "p1", 0, "1.25")},
 			want: []schemas.ProductMetric{
-				{Pane: onTime(t0, 5*time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: num("1.25"), DistinctUsers: 1},
+				{Pane: onTime(beamtest.T0, 5*time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: num("1.25"), DistinctUsers: 1},
 			},
 			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 1},
 		},
@@ -108,8 +106,8 @@ func TestProductMetrics(t *testing.T) {
 			window: time.Minute,
 			events: []schemas.Event{closed, open, edge, ev("1", schemas.Purchase, "u1", "p1", 0, "1.25")},
 			want: []schemas.ProductMetric{
-				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Views: 1, Purchases: 1, RevenueUSD: num("1.25"), DistinctUsers: 2},
-				{Pane: onTime(t0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: num("2"), DistinctUsers: 1},
+				{Pane: onTime(beamtest.T0, time.Minute), ProductID: "p1", Category: "books", Views: 1, Purchases: 1, RevenueUSD: num("1.25"), DistinctUsers: 2},
+				{Pane: onTime(beamtest.T0.Add(time.Minute), time.Minute), ProductID: "p1", Category: "books", Purchases: 1, RevenueUSD: num("2"), DistinctUsers: 1},
 			},
 			counters: map[string]int64{"late.dropped": 1, "aggregate.out": 2},
 		},
@@ -124,7 +122,7 @@ func TestProductMetrics(t *testing.T) {
 				ev("4", schemas.Refund, "u2", "p1", 3*time.Second, "9223372036.854775807"),
 			},
 			want: []schemas.ProductMetric{
-				{Pane: onTime(t0, time.Minute), ProductID: "p1", Category: "books", Purchases: 2, Refunds: 2,
+				{Pane: onTime(beamtest.T0, time.Minute), ProductID: "p1", Category: "books", Purchases: 2, Refunds: 2,
 					RevenueUSD: num("18446744072"), RefundsUSD: num("18446744073.709551614"), DistinctUsers: 2},
 			},
 			counters: map[string]int64{"aggregate.out": 1},
@@ -157,7 +155,7 @@ func window0() *window.Fn { return window.NewGlobalWindows() }
 func TestProductMetricsPanes(t *testing.T) {
 	const m = time.Minute
 	s := time.Second
-	w0 := t0 // the window under test: [12:00, 12:01)
+	w0 := beamtest.T0 // the window under test: [12:00, 12:01)
 	view := func(id, user string, at time.Duration) schemas.Event {
 		return ev(id, schemas.PageView, user, "p1", at, "")
 	}

@@ -18,7 +18,7 @@ type step = beamtest.Step
 func add(events ...schemas.Event) step {
 	return beamtest.AddAt(events[0].EventTime, events...)
 }
-func watermark(at time.Duration) step    { return beamtest.Watermark(t0.Add(at)) }
+func watermark(at time.Duration) step    { return beamtest.Watermark(beamtest.T0.Add(at)) }
 func processing(d time.Duration) step    { return beamtest.Processing(d) }
 func late(e schemas.Event) schemas.Event { e.Late = true; return e }
 

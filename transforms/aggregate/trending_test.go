@@ -30,7 +30,7 @@ func TestTrendingProducts(t *testing.T) {
 	}
 	// Windows of 10 m every 5 m: an event at 12:06 is in [12:00, 12:10) and [12:05, 12:15).
 	w10 := windowing.Sliding(10*m, 5*m)
-	at := func(min int) time.Time { return t0.Add(time.Duration(min) * m) }
+	at := func(min int) time.Time { return beamtest.T0.Add(time.Duration(min) * m) }
 
 	// A late purchase within lateness gives both of its windows a LATE ranking, the complete
 	// one whatever the accumulation mode. On Prism v2.77 the LATE ranking fires when the
@@ -194,7 +194,7 @@ func TestTrendingConfigValidate(t *testing.T) {
 // TestTrendingProductsCoder round-trips a row through the Beam coder registered for it.
 func TestTrendingProductsCoder(t *testing.T) {
 	want := schemas.TrendingProducts{
-		Pane:    pane(t0, time.Hour, 3, schemas.PaneLate, true),
+		Pane:    pane(beamtest.T0, time.Hour, 3, schemas.PaneLate, true),
 		Ranking: []schemas.RankedProduct{{Rank: 1, ProductID: "p1", Category: "books", Purchases: 2, RevenueUSD: num("19.99")}},
 	}
 	typ := reflect.TypeOf(want)

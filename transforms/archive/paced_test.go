@@ -111,12 +111,7 @@ func TestPacedMarksMessagesBehindItsWatermark(t *testing.T) {
 				cfg.Lateness = 30 * time.Minute // the watermark is 10:30 while hour 11 is read
 				wantLate.BehindWatermark = t0.Add(30 * time.Minute)
 			}
-			p, s := beam.NewPipelineWithRoot()
-			beamtest.Collect(s, t.Name(), beam.ParDo(s, stampOf, Read(s, cfg).Messages))
-			got, counts, err := beamtest.Run(t, p, t.Name(), byMessageID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, _, counts := runRead(t, cfg)
 			want := []stamped{{t0.Add(10 * time.Minute).UnixMilli(), wantLate}, {t0.UnixMilli(), onTime}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("messages (-want +got):\n%s", diff)

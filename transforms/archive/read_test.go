@@ -42,18 +42,12 @@ func TestRead(t *testing.T) {
 				writeWAL(t, dir, valid, missing, ahead, marked, unselected)
 				writeWindowed(t, dir, t0.Add(time.Hour), windowed)
 
-				p, s := beam.NewPipelineWithRoot()
 				cfg := ReadConfig{Directory: dir, Partitions: []string{partition(1), partition(0), partition(2)},
 					TimestampAttribute: attr, Paced: paced}
 				if paced {
 					cfg.Lateness = 2 * time.Hour // nothing here is behind the reader's watermark
 				}
-				res := Read(s, cfg)
-				beamtest.Collect(s, t.Name(), beam.ParDo(s, stampOf, res.Messages))
-				got, counts, err := beamtest.Run(t, p, t.Name(), byMessageID)
-				if err != nil {
-					t.Fatal(err)
-				}
+				got, _, counts := runRead(t, cfg)
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("messages (-want +got):\n%s", diff)
 				}
@@ -93,15 +87,7 @@ func TestReadCorruptFiles(t *testing.T) {
 				}[name]
 			}
 
-			p, s := beam.NewPipelineWithRoot()
-			cfg := ReadConfig{Directory: dir, Partitions: []string{partition(0)}, Paced: paced}
-			res := Read(s, cfg)
-			beamtest.Collect(s, t.Name(), beam.ParDo(s, stampOf, res.Messages))
-			beamtest.Collect(s, t.Name()+"/dead", res.DeadLetters)
-			got, counts, err := beamtest.Run(t, p, t.Name(), byMessageID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, dead, counts := runRead(t, ReadConfig{Directory: dir, Partitions: []string{partition(0)}, Paced: paced})
 			first.Data = []byte("{}")
 			if diff := cmp.Diff([]stamped{{first.PublishTime.UnixMilli(), first}, {good.PublishTime.UnixMilli(), good}}, got); diff != "" {
 				t.Errorf("messages (-want +got):\n%s", diff)
@@ -111,7 +97,6 @@ func TestReadCorruptFiles(t *testing.T) {
 				want = append(want, schemas.DeadLetter{Step: Step, Reason: ReasonUnreadableFile, Payload: []byte(loc), PayloadSize: int64(len(loc)),
 					Attributes: map[string]string{AttrFile: loc}, PublishTime: t0})
 			}
-			dead := beamtest.Collected[schemas.DeadLetter](t.Name() + "/dead")
 			for _, d := range dead {
 				if w, ok := wantDead[string(d.Payload)]; !ok || !strings.Contains(d.Error, w) || !strings.Contains(d.Error, string(d.Payload)) {
 					t.Errorf("dead letter of %s: error %q, want it to name the file and contain %q", d.Payload, d.Error, w)
@@ -126,6 +111,54 @@ func TestReadCorruptFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadNoPublishTime: an archive line without a publish time (only a hand-made one can be)
+// is not replayed and not dropped: it becomes a dead letter naming the file, with its payload
+// and attributes, at its partition's start hour, and is counted; the file's other lines are read.
+func TestReadNoPublishTime(t *testing.T) {
+	good := msg("good", t0.Add(time.Hour+time.Minute), "")
+	ev := t0.Add(time.Hour + 2*time.Minute).Format(time.RFC3339)
+	lines := `{"data":"e30=","attributes":{"event_time":"` + ev + `"},"message_id":"nopub","format":2}` + "\n" +
+		`{"data":"e30=","publish_time":"` + good.PublishTime.Format(time.RFC3339Nano) + `","message_id":"good","format":2}` + "\n"
+	name := partition(1) + "/handmade.jsonl.gz"
+	for _, paced := range []bool{false, true} {
+		t.Run(mode(paced), func(t *testing.T) {
+			dir := t.TempDir()
+			writeRaw(t, dir, name, gz(lines))
+			loc := files.Join(files.ArchivePrefix(dir), name)
+
+			got, dead, counts := runRead(t, ReadConfig{Directory: dir, Partitions: []string{partition(0), partition(1)}, TimestampAttribute: attr, Paced: paced})
+			good.Data = []byte("{}")
+			if diff := cmp.Diff([]stamped{{good.PublishTime.UnixMilli(), good}}, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+			want := []schemas.DeadLetter{{Step: Step, Reason: ReasonNoPublishTime, Payload: []byte("{}"), PayloadSize: 2,
+				Attributes: map[string]string{attr: ev, AttrFile: loc}, MessageID: "nopub", PublishTime: t0.Add(time.Hour),
+				Error: "archive file " + loc + " line 1: the message has no publish_time"}}
+			if diff := cmp.Diff(want, dead, cmpopts.IgnoreFields(schemas.DeadLetter{}, "Time")); diff != "" {
+				t.Errorf("dead letters (-want +got):\n%s", diff)
+			}
+			if counts[MetricNoPublishTime] != 1 || counts["deadletter."+ReasonNoPublishTime] != 1 || counts[MetricMessages] != 1 || counts[MetricFiles] != 1 {
+				t.Errorf("counters %v: want 1 line without a publish time (and its dead letter), 1 message, 1 file", pick(counts, ""))
+			}
+		})
+	}
+}
+
+// runRead runs Read with cfg on Prism and returns its messages with their timestamps (by message
+// id), its dead letters and the tributary counters.
+func runRead(t *testing.T, cfg ReadConfig) ([]stamped, []schemas.DeadLetter, map[string]int64) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	res := Read(s, cfg)
+	beamtest.Collect(s, t.Name(), beam.ParDo(s, stampOf, res.Messages))
+	beamtest.Collect(s, t.Name()+"/dead", res.DeadLetters)
+	got, counts, err := beamtest.Run(t, p, t.Name(), byMessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, beamtest.Collected[schemas.DeadLetter](t.Name() + "/dead"), counts
 }
 
 func mode(paced bool) string {

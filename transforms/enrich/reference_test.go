@@ -229,130 +229,55 @@ func TestApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC)
-	base := schemas.Event{EventID: "e", EventTime: at, UserID: "u", SchemaVersion: 1}
-	with := func(f func(*schemas.Event)) schemas.Event {
-		e := base
-		f(&e)
-		return e
+	// d is s as a decimal, "" as zero.
+	d := func(s string) schemas.Decimal {
+		if s == "" {
+			return 0
+		}
+		return dec(t, s)
 	}
+	// ev is an event of type typ for product (amount "": none) in currency.
+	ev := func(typ, product, amount, currency string) schemas.Event {
+		return schemas.Event{EventID: "e", EventTime: at, UserID: "u", SchemaVersion: 1,
+			EventType: typ, ProductID: product, Amount: d(amount), Currency: currency}
+	}
+	stale := ev(schemas.PageView, "", "", "USD")
+	stale.Category, stale.ListPrice, stale.AmountUSD = "stale", 5, 5
+	// Apply should leave in with category, listPrice and amountUSD ("": none) and, where
+	// currency is set, that currency.
 	tests := []struct {
-		name     string
-		in, want schemas.Event
-		miss     bool
+		name                           string
+		in                             schemas.Event
+		category, listPrice, amountUSD string
+		currency                       string
+		miss                           bool
 	}{
-		{
-			name: "known product in USD",
-			in: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "25"), "USD"
-			}),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "25"), "USD"
-				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "25")
-			}),
-		},
-		{
-			name: "EUR converts exactly",
-			in: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "EUR"
-			}),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "EUR"
-				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "108.53")
-			}),
-		},
-		{
-			name: "refund in JPY",
-			in: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Refund, "p-1", dec(t, "1500"), "JPY"
-			}),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Refund, "p-1", dec(t, "1500"), "JPY"
-				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "10.05")
-			}),
-		},
-		{
-			name: "catalog price in EUR is listed in USD",
-			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-2", "USD" }),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-2", "USD"
-				e.Category, e.ListPrice = "books", dec(t, "21.706")
-			}),
-		},
-		{
-			name: "tiny JPY list price rounds to zero USD",
-			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-3", "USD" }),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Currency = schemas.AddToCart, "p-3", "USD"
-				e.Category = "grocery"
-			}),
-		},
-		{
-			name: "empty currency means USD",
-			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Amount = schemas.Purchase, "p-1", dec(t, "7.5") }),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "7.5"), "USD"
-				e.Category, e.ListPrice, e.AmountUSD = "home", dec(t, "12.5"), dec(t, "7.5")
-			}),
-		},
-		{
-			name: "unknown product",
-			in: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-404", dec(t, "100"), "EUR"
-			}),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-404", dec(t, "100"), "EUR"
-				e.Category, e.AmountUSD = UnknownCategory, dec(t, "108.53")
-			}),
-			miss: true,
-		},
-		{
-			name: "unknown currency",
-			in: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "XAU"
-			}),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Amount, e.Currency = schemas.Purchase, "p-1", dec(t, "100"), "XAU"
-				e.Category, e.ListPrice = "home", dec(t, "12.5")
-			}),
-			miss: true,
-		},
-		{
-			name: "page view without product is no miss",
-			in:   with(func(e *schemas.Event) { e.EventType, e.Currency = schemas.PageView, "USD" }),
-			want: with(func(e *schemas.Event) { e.EventType, e.Currency = schemas.PageView, "USD" }),
-		},
-		{
-			name: "page view of an unknown product",
-			in:   with(func(e *schemas.Event) { e.EventType, e.ProductID, e.Currency = schemas.PageView, "p-404", "USD" }),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.ProductID, e.Currency, e.Category = schemas.PageView, "p-404", "USD", UnknownCategory
-			}),
-			miss: true,
-		},
-		{
-			name: "purchase without product is a miss",
-			in:   with(func(e *schemas.Event) { e.EventType, e.Amount, e.Currency = schemas.Purchase, dec(t, "1"), "USD" }),
-			want: with(func(e *schemas.Event) {
-				e.EventType, e.Amount, e.Currency, e.Category, e.AmountUSD = schemas.Purchase, dec(t, "1"), "USD", UnknownCategory, dec(t, "1")
-			}),
-			miss: true,
-		},
-		{
-			name: "earlier enrichment is overwritten",
-			in: with(func(e *schemas.Event) {
-				e.EventType, e.Currency, e.Category, e.ListPrice, e.AmountUSD = schemas.PageView, "USD", "stale", 5, 5
-			}),
-			want: with(func(e *schemas.Event) { e.EventType, e.Currency = schemas.PageView, "USD" }),
-		},
+		{name: "known product in USD", in: ev(schemas.Purchase, "p-1", "25", "USD"), category: "home", listPrice: "12.5", amountUSD: "25"},
+		{name: "EUR converts exactly", in: ev(schemas.Purchase, "p-1", "100", "EUR"), category: "home", listPrice: "12.5", amountUSD: "108.53"},
+		{name: "refund in JPY", in: ev(schemas.Refund, "p-1", "1500", "JPY"), category: "home", listPrice: "12.5", amountUSD: "10.05"},
+		{name: "catalog price in EUR is listed in USD", in: ev(schemas.AddToCart, "p-2", "", "USD"), category: "books", listPrice: "21.706"},
+		{name: "tiny JPY list price rounds to zero USD", in: ev(schemas.AddToCart, "p-3", "", "USD"), category: "grocery"},
+		{name: "empty currency means USD", in: ev(schemas.Purchase, "p-1", "7.5", ""), category: "home", listPrice: "12.5", amountUSD: "7.5", currency: "USD"},
+		{name: "unknown product", in: ev(schemas.Purchase, "p-404", "100", "EUR"), category: UnknownCategory, amountUSD: "108.53", miss: true},
+		{name: "unknown currency", in: ev(schemas.Purchase, "p-1", "100", "XAU"), category: "home", listPrice: "12.5", miss: true},
+		{name: "page view without product is no miss", in: ev(schemas.PageView, "", "", "USD")},
+		{name: "page view of an unknown product", in: ev(schemas.PageView, "p-404", "", "USD"), category: UnknownCategory, miss: true},
+		{name: "purchase without product is a miss", in: ev(schemas.Purchase, "", "1", "USD"), category: UnknownCategory, amountUSD: "1", miss: true},
+		{name: "earlier enrichment is overwritten", in: stale},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			want := tt.in
+			want.Category, want.ListPrice, want.AmountUSD = tt.category, d(tt.listPrice), d(tt.amountUSD)
+			if tt.currency != "" {
+				want.Currency = tt.currency
+			}
 			got := tt.in
 			miss := ref.Apply(&got)
 			if miss != tt.miss {
 				t.Errorf("miss = %v, want %v", miss, tt.miss)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Apply (-want +got):\n%s", diff)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 )
 
@@ -29,7 +30,7 @@ func TestWriteArchive(t *testing.T) {
 		msgs = append(msgs, schemas.Message{
 			Data:        []byte(fmt.Sprintf(`{"event_id":"e%02d"}`, i)),
 			Attributes:  map[string]string{"event_time": "x", "n": fmt.Sprint(i)},
-			PublishTime: t0.Add(time.Duration(i) * 5 * time.Minute).Add(123 * time.Microsecond),
+			PublishTime: beamtest.T0.Add(time.Duration(i) * 5 * time.Minute).Add(123 * time.Microsecond),
 			MessageID:   fmt.Sprintf("m%02d", i),
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 )
 
@@ -95,7 +96,7 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 func messageOf(i int, payload string) schemas.Message {
-	at := t0.Add(time.Duration(i) * time.Millisecond)
+	at := beamtest.T0.Add(time.Duration(i) * time.Millisecond)
 	return schemas.Message{Data: []byte(payload), Attributes: map[string]string{"event_time": at.Format(time.RFC3339Nano)},
 		PublishTime: at, MessageID: fmt.Sprintf("%016d", 9000000000000000+i)}
 }

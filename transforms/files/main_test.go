@@ -24,8 +24,6 @@ import (
 
 func TestMain(m *testing.M) { ptest.Main(m) }
 
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
 const testBucket = "lake"
 
 // fakeGCS starts fake-gcs-server in-process with one bucket, points STORAGE_EMULATOR_HOST at

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
 
@@ -24,14 +25,14 @@ func init() {
 	register.DoFn6x1[context.Context, beam.PaneInfo, beam.Window, int, func(*[]byte) bool, func(string), error](&failingWriteFn{})
 }
 
-// stamped is a line and its event time, offset from t0.
+// stamped is a line and its event time, offset from beamtest.T0.
 type stamped struct {
 	At   time.Duration
 	Line string
 }
 
 func stamp(s stamped) (beam.EventTime, []byte) {
-	return beam.EventTime(t0.Add(s.At).UnixMilli()), []byte(s.Line)
+	return beam.EventTime(beamtest.T0.Add(s.At).UnixMilli()), []byte(s.Line)
 }
 
 func lines(at time.Duration, ls ...string) []stamped {
@@ -53,10 +54,10 @@ func TestFileName(t *testing.T) {
 		pane  int64
 		want  string
 	}{
-		{"first pane", t0, time.Hour, "", 1, 4, 0, "dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-00001-of-00004.jsonl.gz"},
-		{"later pane", t0, time.Hour, "", 3, 4, 2, "dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-00003-of-00004-pane-2.jsonl.gz"},
-		{"with a run id", t0, time.Hour, "20261101T1207Z", 0, 4, 1, "dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-20261101T1207Z-00000-of-00004-pane-1.jsonl.gz"},
-		{"folders from the start, in UTC", t0.Add(11*time.Hour + 55*time.Minute).In(time.FixedZone("X", 3600)), 10 * time.Minute, "", 0, 1, 0,
+		{"first pane", beamtest.T0, time.Hour, "", 1, 4, 0, "dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-00001-of-00004.jsonl.gz"},
+		{"later pane", beamtest.T0, time.Hour, "", 3, 4, 2, "dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-00003-of-00004-pane-2.jsonl.gz"},
+		{"with a run id", beamtest.T0, time.Hour, "20261101T1207Z", 0, 4, 1, "dt=2026-11-01/hr=12/20261101T120000Z-20261101T130000Z-20261101T1207Z-00000-of-00004-pane-1.jsonl.gz"},
+		{"folders from the start, in UTC", beamtest.T0.Add(11*time.Hour + 55*time.Minute).In(time.FixedZone("X", 3600)), 10 * time.Minute, "", 0, 1, 0,
 			"dt=2026-11-01/hr=23/20261101T235500Z-20261102T000500Z-00000-of-00001.jsonl.gz"},
 	}
 	for _, tc := range tests {
@@ -72,8 +73,8 @@ func TestWrite(t *testing.T) {
 	in := append(append(lines(10*time.Minute, `{"n":3}`, `{"n":1}`, `{"n":2}`, `{"n":1}`, `{"n":4}`, `{"n":5}`),
 		lines(59*time.Minute, `{"n":6}`)...), lines(61*time.Minute, `{"n":7}`)...)
 	want := merge(
-		byShard(t0, time.Hour, 2, 0, `{"n":3}`, `{"n":1}`, `{"n":2}`, `{"n":1}`, `{"n":4}`, `{"n":5}`, `{"n":6}`),
-		byShard(t0.Add(time.Hour), time.Hour, 2, 0, `{"n":7}`),
+		byShard(beamtest.T0, time.Hour, 2, 0, `{"n":3}`, `{"n":1}`, `{"n":2}`, `{"n":1}`, `{"n":4}`, `{"n":5}`, `{"n":6}`),
+		byShard(beamtest.T0.Add(time.Hour), time.Hour, 2, 0, `{"n":7}`),
 	)
 	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
@@ -143,7 +144,7 @@ func TestWriteRetried(t *testing.T) {
 	}
 	byWindow := map[time.Time][]string{}
 	for _, l := range in {
-		start := t0.Add(l.At.Truncate(time.Hour))
+		start := beamtest.T0.Add(l.At.Truncate(time.Hour))
 		byWindow[start] = append(byWindow[start], l.Line)
 	}
 	want := map[string][]string{}
@@ -184,8 +185,8 @@ func TestWriteRetried(t *testing.T) {
 }
 
 type tsBatch struct {
-	watermark time.Duration // advance the watermark to t0 + this first (0: don't)
-	at        time.Duration // element timestamps: t0 + at
+	watermark time.Duration // advance the watermark to beamtest.T0 + this first (0: don't)
+	at        time.Duration // element timestamps: beamtest.T0 + at
 	lines     []string
 }
 
@@ -208,7 +209,7 @@ func TestWriteLatePanes(t *testing.T) {
 				{at: 10 * time.Minute, lines: []string{"a", "b", "c"}},
 				{watermark: 61 * time.Minute, at: 20 * time.Minute, lines: []string{"late"}},
 			},
-			want: merge(byShard(t0, time.Hour, n, 0, "a", "b", "c"), byShard(t0, time.Hour, n, 1, "late")),
+			want: merge(byShard(beamtest.T0, time.Hour, n, 0, "a", "b", "c"), byShard(beamtest.T0, time.Hour, n, 1, "late")),
 			late: 1,
 		},
 		{
@@ -218,7 +219,7 @@ func TestWriteLatePanes(t *testing.T) {
 				{at: 10 * time.Minute, lines: []string{"a", "b"}}, // one line per shard
 				{watermark: 61 * time.Minute, at: 20 * time.Minute, lines: []string{"late1", "late2", "late3"}},
 			},
-			want: merge(byShard(t0, time.Hour, n, 0, "a", "b"), byShard(t0, time.Hour, n, 1, "late1", "late2", "late3")),
+			want: merge(byShard(beamtest.T0, time.Hour, n, 0, "a", "b"), byShard(beamtest.T0, time.Hour, n, 1, "late1", "late2", "late3")),
 			late: 2,
 		},
 		{
@@ -227,7 +228,7 @@ func TestWriteLatePanes(t *testing.T) {
 				{at: 10 * time.Minute, lines: []string{"a"}},                                 // shard 0 only
 				{watermark: 61 * time.Minute, at: 20 * time.Minute, lines: []string{"late"}}, // shard 1
 			},
-			want: byShard(t0, time.Hour, n, 0, "a", "late"),
+			want: byShard(beamtest.T0, time.Hour, n, 0, "a", "late"),
 			late: 1,
 		},
 		{
@@ -236,7 +237,7 @@ func TestWriteLatePanes(t *testing.T) {
 				{at: 10 * time.Minute, lines: []string{"a"}},
 				{watermark: 4 * time.Hour, at: 20 * time.Minute, lines: []string{"too late"}},
 			},
-			want:    byShard(t0, time.Hour, n, 0, "a"),
+			want:    byShard(beamtest.T0, time.Hour, n, 0, "a"),
 			dropped: 1,
 		},
 	}
@@ -246,7 +247,7 @@ func TestWriteLatePanes(t *testing.T) {
 			total := int64(0)
 			for _, b := range tc.batches {
 				if b.watermark > 0 {
-					if err := cfg.AdvanceWatermark(t0.Add(b.watermark).UnixMilli()); err != nil {
+					if err := cfg.AdvanceWatermark(beamtest.T0.Add(b.watermark).UnixMilli()); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -254,7 +255,7 @@ func TestWriteLatePanes(t *testing.T) {
 				for _, l := range b.lines {
 					els = append(els, []byte(l))
 				}
-				if err := cfg.AddElements(t0.Add(b.at).UnixMilli(), els...); err != nil {
+				if err := cfg.AddElements(beamtest.T0.Add(b.at).UnixMilli(), els...); err != nil {
 					t.Fatal(err)
 				}
 				total += int64(len(b.lines))
@@ -296,13 +297,13 @@ func TestWriteRuns(t *testing.T) {
 	}{
 		{
 			name:       "without run ids the second job fails on a different file",
-			want:       byShard(t0, time.Hour, 1, 0, "a", "b"),
-			wantErrFor: FileName(t0, t0.Add(time.Hour), "", 0, 1, 0, DefaultSuffix),
+			want:       byShard(beamtest.T0, time.Hour, 1, 0, "a", "b"),
+			wantErrFor: FileName(beamtest.T0, beamtest.T0.Add(time.Hour), "", 0, 1, 0, DefaultSuffix),
 		},
 		{
 			name: "with run ids each job keeps its own file",
 			runs: [2]string{"r1", "r2"},
-			want: merge(byShardRun(t0, time.Hour, "r1", 1, 0, "a", "b"), byShardRun(t0, time.Hour, "r2", 1, 0, "a", "c")),
+			want: merge(byShardRun(beamtest.T0, time.Hour, "r1", 1, 0, "a", "b"), byShardRun(beamtest.T0, time.Hour, "r2", 1, 0, "a", "c")),
 		},
 	}
 	for _, tg := range targets {

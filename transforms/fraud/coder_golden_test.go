@@ -15,7 +15,7 @@ func TestCoderGolden(t *testing.T) {
 	codertest.Check(t, codertest.Case[purchase]{
 		Name:   "fraud.purchase",
 		Value:  p1,
-		Encode: func(p purchase) ([]byte, error) { return encodePurchase(p), nil },
+		Encode: encodePurchase,
 		Decode: decodePurchase,
 	})
 	sum, err := schemas.ParseNumeric("123456789012345678901.25")
@@ -26,7 +26,7 @@ func TestCoderGolden(t *testing.T) {
 		Name: "fraud.history",
 		Value: history{Evaluated: true, Cursor: p2, Recent: []purchase{p1, p2}, Disarmed: true, USDCount: 2,
 			USDSum: sum, BaselineStart: 1_792_999_000_000_000_000, Deferred: []purchase{p2}},
-		Encode: func(h history) ([]byte, error) { return encodeHistory(h), nil },
+		Encode: encodeHistory,
 		Decode: decodeHistory,
 	})
 }

@@ -24,11 +24,9 @@ import (
 
 func TestMain(m *testing.M) { ptest.Main(m) }
 
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-
-// buy is a purchase of user at t0 + at costing usd.
+// buy is a purchase of user at beamtest.T0 + at costing usd.
 func buy(id, user string, at time.Duration, usd int64) schemas.Event {
-	return schemas.Event{EventID: id, EventType: schemas.Purchase, EventTime: t0.Add(at), UserID: user,
+	return schemas.Event{EventID: id, EventType: schemas.Purchase, EventTime: beamtest.T0.Add(at), UserID: user,
 		ProductID: "p1", Amount: schemas.Decimal(usd * schemas.DecimalScale), Currency: "USD",
 		AmountUSD: schemas.Decimal(usd * schemas.DecimalScale)}
 }
@@ -45,7 +43,7 @@ func burst(prefix, user string, start time.Duration, n int, gap time.Duration, u
 type step = beamtest.Step
 
 func add(events ...schemas.Event) step   { return beamtest.Add(events...) }
-func watermark(at time.Duration) step    { return beamtest.Watermark(t0.Add(at)) }
+func watermark(at time.Duration) step    { return beamtest.Watermark(beamtest.T0.Add(at)) }
 func addAll(evs ...[]schemas.Event) step { return beamtest.Add(slices.Concat(evs...)...) }
 func late(e schemas.Event) schemas.Event { e.Late = true; return e }
 
@@ -78,7 +76,7 @@ func velocity(user string, k int, window time.Duration, evs ...schemas.Event) sc
 // anomaly is the alert on outlier e of user, after n purchases averaging mean USD from start.
 func anomaly(user string, e schemas.Event, n, mean int64, start time.Duration) schemas.FraudAlert {
 	a := schemas.FraudAlert{UserID: user, Rule: schemas.RuleAmountAnomaly, DetectedAt: e.EventTime,
-		EvidenceStart: t0.Add(start), EvidenceEnd: e.EventTime,
+		EvidenceStart: beamtest.T0.Add(start), EvidenceEnd: e.EventTime,
 		Purchases:         []schemas.AlertPurchase{{EventID: e.EventID, EventTime: e.EventTime, AmountUSD: e.AmountUSD}},
 		TotalUSD:          schemas.NumericOf(e.AmountUSD),
 		BaselinePurchases: n, BaselineMeanUSD: schemas.NumericOf(schemas.Decimal(mean * schemas.DecimalScale)),

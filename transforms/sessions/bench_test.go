@@ -18,7 +18,7 @@ func benchEvents(n int) []schemas.Event {
 	evs := make([]schemas.Event, n)
 	for i := range evs {
 		at := time.Duration(i)*100*time.Millisecond + time.Duration(i*4/n)*40*time.Minute
-		evs[i] = schemas.Event{EventID: fmt.Sprint(i), EventType: types[i%len(types)], EventTime: t0.Add(at),
+		evs[i] = schemas.Event{EventID: fmt.Sprint(i), EventType: types[i%len(types)], EventTime: beamtest.T0.Add(at),
 			UserID: fmt.Sprintf("u%d", i%500), ProductID: fmt.Sprintf("p%d", i%200), AmountUSD: 12 * schemas.DecimalScale}
 	}
 	return evs

@@ -13,7 +13,7 @@ func TestCoderGolden(t *testing.T) {
 	codertest.Check(t, codertest.Case[eventRecord]{
 		Name:   "sessions.eventRecord",
 		Value:  eventRecord{At: 1_793_000_000_000_000_000, ID: eventID("e1"), Kind: kindPurchase, ProductID: "p1", AmountUSD: 1_350_000},
-		Encode: func(e eventRecord) ([]byte, error) { return encodeEventRecord(e), nil },
+		Encode: encodeEventRecord,
 		Decode: decodeEventRecord,
 	})
 	revenue, err := schemas.ParseNumeric("123456789012345678901.25")
@@ -28,7 +28,7 @@ func TestCoderGolden(t *testing.T) {
 			FirstID: eventID("e1"), LastID: eventID("e4"), FirstProduct: "p1", LastProduct: "p2",
 			IDs: []uint64{eventID("e1"), eventID("e4")}, Version: 3, Dirty: true, Emitted: []int64{1_793_000_000_000_000_000},
 		}}},
-		Encode: func(u userState) ([]byte, error) { return encodeUserState(u), nil },
+		Encode: encodeUserState,
 		Decode: decodeUserState,
 	})
 }

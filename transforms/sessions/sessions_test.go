@@ -19,11 +19,9 @@ import (
 
 func TestMain(m *testing.M) { ptest.Main(m) }
 
-var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+func at(m float64) time.Time { return beamtest.T0.Add(time.Duration(m * float64(time.Minute))) }
 
-func at(m float64) time.Time { return t0.Add(time.Duration(m * float64(time.Minute))) }
-
-// ev is an event of user at t0 + minute minutes; a purchase costs usd.
+// ev is an event of user at beamtest.T0 + minute minutes; a purchase costs usd.
 func ev(id, user, typ string, minute float64, product string, usd int64) schemas.Event {
 	return schemas.Event{EventID: id, EventType: typ, EventTime: at(minute), UserID: user, ProductID: product,
 		AmountUSD: schemas.Decimal(usd * schemas.DecimalScale)}
@@ -275,16 +273,16 @@ func TestUserSessions(t *testing.T) {
 }
 
 func TestSessionID(t *testing.T) {
-	a := SessionID("u1", t0)
+	a := SessionID("u1", beamtest.T0)
 	if len(a) != 32 || strings.Trim(a, "0123456789abcdef") != "" {
 		t.Errorf("SessionID = %q, want 32 hex digits", a)
 	}
-	for _, other := range []string{SessionID("u2", t0), SessionID("u1", t0.Add(time.Millisecond)), SessionID("u", t0)} {
+	for _, other := range []string{SessionID("u2", beamtest.T0), SessionID("u1", beamtest.T0.Add(time.Millisecond)), SessionID("u", beamtest.T0)} {
 		if other == a {
 			t.Errorf("SessionID collides: %q", a)
 		}
 	}
-	if SessionID("u1", t0.In(time.FixedZone("x", 3600))) != a {
+	if SessionID("u1", beamtest.T0.In(time.FixedZone("x", 3600))) != a {
 		t.Error("SessionID depends on the time zone")
 	}
 }
@@ -356,7 +354,7 @@ func streamed(evs []schemas.Event, period time.Duration) []step {
 		for n < len(evs) && evs[n].EventTime.Before(end) {
 			n++
 		}
-		steps = append(steps, add(evs[:n]...), watermark(end.Sub(t0).Minutes()))
+		steps = append(steps, add(evs[:n]...), watermark(end.Sub(beamtest.T0).Minutes()))
 		evs = evs[n:]
 	}
 	return steps
