@@ -12,7 +12,7 @@ func TestCoderGolden(t *testing.T) {
 	codertest.Check(t, codertest.Case[[]entry]{
 		Name:   "dedup.seen",
 		Value:  []entry{{ID: "e1", Expiry: 1_793_000_600_000}, {ID: "tok_9f86d081884c", Expiry: 1_793_000_601_000}},
-		Encode: func(es []entry) ([]byte, error) { return encodeEntries(es), nil },
+		Encode: encodeEntries,
 		Decode: decodeEntries,
 	})
 }
