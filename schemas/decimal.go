@@ -135,19 +135,11 @@ func appendFraction(b []byte, f uint64) []byte {
 }
 
 // MarshalJSON writes d as a JSON string, which BigQuery loads into NUMERIC exactly.
-func (d Decimal) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 24)
-	b = append(b, '"')
-	b = d.append(b)
-	return append(b, '"'), nil
-}
+func (d Decimal) MarshalJSON() ([]byte, error) { return marshalQuoted(d) }
 
 // UnmarshalJSON reads a JSON number or a string holding one.
 func (d *Decimal) UnmarshalJSON(b []byte) error {
-	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
-		b = b[1 : len(b)-1]
-	}
-	v, err := parseDecimal(b)
+	v, err := parseDecimal(unquote(b))
 	if err != nil {
 		return err
 	}

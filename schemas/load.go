@@ -78,6 +78,17 @@ func recordProblems(fields []TableField, obj map[string]any, prefix string) []st
 // numeric is BigQuery NUMERIC's range and scale: 38 digits, 9 of them after the point.
 var numeric = regexp.MustCompile(`^-?[0-9]{1,29}(\.[0-9]{1,9})?$`)
 
+// parsedStrings are the types BigQuery loads from a JSON string it parses: how, and what a
+// value it cannot parse is not.
+var parsedStrings = map[string]struct {
+	parse func(string) error
+	not   string
+}{
+	"TIMESTAMP": {func(s string) error { _, err := time.Parse(time.RFC3339Nano, s); return err }, "not an RFC 3339 time from year 1 to 9999"},
+	"DATE":      {func(s string) error { _, err := time.Parse(time.DateOnly, s); return err }, "not a YYYY-MM-DD date"},
+	"BYTES":     {func(s string) error { _, err := base64.StdEncoding.DecodeString(s); return err }, "not base64"},
+}
+
 func valueProblems(f TableField, v any, path string) []string {
 	bad := func(why string) []string { return []string{fmt.Sprintf("%s: %s: %v (%T)", path, why, v, v)} }
 	str := func() (string, bool) { s, ok := v.(string); return s, ok }
@@ -110,29 +121,13 @@ func valueProblems(f TableField, v any, path string) []string {
 		if !ok || !numeric.MatchString(s) {
 			return bad("not a NUMERIC (at most 29 digits before the point and 9 after)")
 		}
-	case "TIMESTAMP":
+	case "TIMESTAMP", "DATE", "BYTES":
 		s, ok := str()
 		if !ok {
 			return bad("not a string")
 		}
-		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			return bad("not an RFC 3339 time from year 1 to 9999")
-		}
-	case "DATE":
-		s, ok := str()
-		if !ok {
-			return bad("not a string")
-		}
-		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return bad("not a YYYY-MM-DD date")
-		}
-	case "BYTES":
-		s, ok := str()
-		if !ok {
-			return bad("not a string")
-		}
-		if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-			return bad("not base64")
+		if p := parsedStrings[f.Type]; p.parse(s) != nil {
+			return bad(p.not)
 		}
 	case "JSON":
 		// Any JSON value loads into a JSON column.

@@ -173,24 +173,32 @@ func (n Numeric) append(b []byte) []byte {
 }
 
 // MarshalJSON writes n as a JSON string, which BigQuery loads into NUMERIC exactly.
-func (n Numeric) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 24)
-	b = append(b, '"')
-	b = n.append(b)
-	return append(b, '"'), nil
-}
+func (n Numeric) MarshalJSON() ([]byte, error) { return marshalQuoted(n) }
 
 // UnmarshalJSON reads a JSON string or number holding a Numeric.
 func (n *Numeric) UnmarshalJSON(b []byte) error {
-	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
-		b = b[1 : len(b)-1]
-	}
-	v, err := ParseNumeric(string(b))
+	v, err := ParseNumeric(string(unquote(b)))
 	if err != nil {
 		return err
 	}
 	*n = v
 	return nil
+}
+
+// marshalQuoted writes v as a JSON string (Decimal's and Numeric's MarshalJSON).
+func marshalQuoted[T interface{ append([]byte) []byte }](v T) ([]byte, error) {
+	b := make([]byte, 0, 24)
+	b = append(b, '"')
+	b = v.append(b)
+	return append(b, '"'), nil
+}
+
+// unquote strips the quotes of a JSON string, leaving a JSON number as it is.
+func unquote(b []byte) []byte {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		return b[1 : len(b)-1]
+	}
+	return b
 }
 
 // AppendWire appends n to a state or coder encoding: two varints, 2 bytes for a small sum.

@@ -52,15 +52,20 @@ type Config struct {
 	Replace *bigquery.Range
 }
 
-// Outputs are the pipeline's main collections, for tests and callers that add steps.
-type Outputs struct {
+// Collections are the pipeline's main collections: what Process derives and Write writes.
+type Collections struct {
 	Messages         beam.PCollection // schemas.Message, as read
 	Events           beam.PCollection // schemas.Event, valid, deduplicated and enriched
 	ProductMetrics   beam.PCollection // schemas.ProductMetric
 	TrendingProducts beam.PCollection // schemas.TrendingProducts
 	UserSessions     beam.PCollection // schemas.UserSession
 	FraudAlerts      beam.PCollection // schemas.FraudAlert
-	DeadLetters      beam.PCollection // schemas.DeadLetter, from every step
+}
+
+// Outputs are the pipeline's main collections, for tests and callers that add steps.
+type Outputs struct {
+	Collections
+	DeadLetters beam.PCollection // schemas.DeadLetter, from every step
 }
 
 // Build adds the streaming pipeline to s, reading with the source --pubsubSource names. The
@@ -106,13 +111,8 @@ func Core(s beam.Scope, msgs beam.PCollection, cfg Config) Outputs {
 // Processed are the results of Process, before any sink: the tables' rows and the dead
 // letters of each step.
 type Processed struct {
-	Messages         beam.PCollection   // schemas.Message, as read
-	Events           beam.PCollection   // schemas.Event, valid, deduplicated and enriched
-	ProductMetrics   beam.PCollection   // schemas.ProductMetric
-	TrendingProducts beam.PCollection   // schemas.TrendingProducts
-	UserSessions     beam.PCollection   // schemas.UserSession
-	FraudAlerts      beam.PCollection   // schemas.FraudAlert
-	DeadLetters      []beam.PCollection // schemas.DeadLetter, one collection per step
+	Collections
+	DeadLetters []beam.PCollection // schemas.DeadLetter, one collection per step
 }
 
 // Process decodes, deduplicates, tokenizes and enriches msgs and derives the windowed
@@ -133,8 +133,11 @@ func Process(s beam.Scope, msgs beam.PCollection, cfg Config) Processed {
 	trending := aggregate.TrendingProducts(s, events, aggregate.TrendingConfig{Window: w.Trending(), Windowing: w.Trigger, TopN: w.TrendingTopN})
 	userSessions := sessions.UserSessions(s, events, o.Sessions())
 	alerts := fraud.Detect(s, events, o.Fraud())
-	return Processed{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
-		UserSessions: userSessions, FraudAlerts: alerts, DeadLetters: []beam.PCollection{decoded.DeadLetters, enriched.DeadLetters}}
+	return Processed{
+		Collections: Collections{Messages: msgs, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
+			UserSessions: userSessions, FraudAlerts: alerts},
+		DeadLetters: []beam.PCollection{decoded.DeadLetters, enriched.DeadLetters},
+	}
 }
 
 // Write writes every table (BigQuery or NDJSON files), the alerts topic and the dead letters
@@ -182,8 +185,7 @@ func Write(s beam.Scope, p Processed, cfg Config) Outputs {
 	}
 	all := deadletter.Route(s, sinks, dead...)
 
-	return Outputs{Messages: p.Messages, Events: events, ProductMetrics: metrics, TrendingProducts: trending,
-		UserSessions: userSessions, FraudAlerts: alerts, DeadLetters: all}
+	return Outputs{Collections: p.Collections, DeadLetters: all}
 }
 
 // BigQueryTables returns the Storage Write sink configuration of each table, for

@@ -183,7 +183,7 @@ func TestTimestampMarks(t *testing.T) {
 			if behind := !msg.BehindWatermark.IsZero(); behind != tc.behind || behind && !msg.BehindWatermark.Equal(tc.wm) {
 				t.Errorf("BehindWatermark = %v, want behind=%v (%v)", msg.BehindWatermark, tc.behind, tc.wm)
 			}
-			if observed := r.any || r.pubAny; observed != tc.observed {
+			if observed := r.any || r.pub.any; observed != tc.observed {
 				t.Errorf("observed = %v, want %v", observed, tc.observed)
 			}
 		})

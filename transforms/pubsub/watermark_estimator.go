@@ -120,34 +120,30 @@ func (e *watermarkEstimator) join(g *readerGroup, reader int, now time.Time) {
 	g.update(reader, e.state.WatermarkMillis, now)
 }
 
-// round collects the timestamps a round observes for the estimate: valid attributes and the
-// publish times of messages without one, not those behind the watermark or invalid.
+// span is the oldest and newest of the timestamps observed (any: there was one).
+type span struct {
+	min, max time.Time
+	any      bool
+}
+
+func (p *span) observe(ts time.Time) {
+	if !p.any || ts.Before(p.min) {
+		p.min = ts
+	}
+	if !p.any || ts.After(p.max) {
+		p.max = ts
+	}
+	p.any = true
+}
+
+// round collects the timestamps a round observes for the estimate: valid attributes (its own
+// span) and the publish times of messages without one, not those behind the watermark or invalid.
 type round struct {
-	min, max       time.Time
-	any            bool
-	pubMin, pubMax time.Time // publish times of messages without the attribute
-	pubAny         bool
+	span
+	pub span // publish times of messages without the attribute
 }
 
-func (r *round) observePublish(ts time.Time) {
-	if !r.pubAny || ts.Before(r.pubMin) {
-		r.pubMin = ts
-	}
-	if !r.pubAny || ts.After(r.pubMax) {
-		r.pubMax = ts
-	}
-	r.pubAny = true
-}
-
-func (r *round) observe(ts time.Time) {
-	if !r.any || ts.Before(r.min) {
-		r.min = ts
-	}
-	if !r.any || ts.After(r.max) {
-		r.max = ts
-	}
-	r.any = true
-}
+func (r *round) observePublish(ts time.Time) { r.pub.observe(ts) }
 
 // observeRound folds one round into the estimate; pending reports whether read messages are
 // still unacknowledged.
@@ -165,8 +161,8 @@ func (e *watermarkEstimator) observeRound(now time.Time, r round, pending bool, 
 	// watermark up to the present.
 	if r.any {
 		s.LastAttributeMillis = nowMs
-	} else if r.pubAny && (s.LastAttributeMillis == 0 || nowMs-s.LastAttributeMillis > samplePeriod.Milliseconds()) {
-		r.min, r.max, r.any = r.pubMin, r.pubMax, true
+	} else if r.pub.any && (s.LastAttributeMillis == 0 || nowMs-s.LastAttributeMillis > samplePeriod.Milliseconds()) {
+		r.span = r.pub
 	}
 	if r.any {
 		s.Samples = append(s.Samples, Sample{AtMillis: nowMs, MinMillis: r.min.UnixMilli()})
