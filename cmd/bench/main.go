@@ -42,6 +42,7 @@ var (
 	n     = flag.Int64("n", 0, "internal: the child's event count")
 	seed  = flag.Int64("seed", 1, "generator seed")
 	prof  = flag.String("cpuprofile", "", "with -child: write the child's CPU profile here")
+	mprof = flag.String("memprofile", "", "with -child=core: write the child's heap profile here once the source has emitted every event (near the peak of a steady run)")
 	split = flag.Bool("prismSplits", false, "keep Prism's dynamic splits on (they stall bursts, apache/beam#35771)")
 	every = flag.Duration("progress", 15*time.Second, "how often a child reports its progress (printed on stderr, kept in the JSON)")
 )
@@ -118,6 +119,9 @@ func runChild() int {
 			b, _ := json.Marshal(p)
 			fmt.Printf("PROGRESS %s\n", b)
 		})
+		if *mprof != "" {
+			go writeHeapProfileAt(wctx, *mprof, *n)
+		}
 		o, oerr := bench.DefaultOptions(dir)
 		if oerr != nil {
 			fmt.Fprintln(os.Stderr, oerr)
@@ -135,6 +139,28 @@ func runChild() int {
 	b, _ := json.Marshal(r)
 	fmt.Printf("RESULT %s\n", b)
 	return 0
+}
+
+// writeHeapProfileAt writes a heap profile to path once the source has emitted n events.
+func writeHeapProfileAt(ctx context.Context, path string, n int64) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for bench.Emitted() < n {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "memprofile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "memprofile:", err)
+	}
 }
 
 // runParent runs one child and watches its RSS and CPU. A child killed by the RSS limit or the
