@@ -853,7 +853,8 @@ func TestStorageLifecycle(t *testing.T) {
 
 // wantMoved are the addresses resources had before they became instances of one resource
 // with for_each, by module folder: an applied state at the old address must move, not be
-// destroyed and recreated (tables holding data, alert policies with their incidents).
+// destroyed and recreated (tables holding data, alert policies with their incidents,
+// subscriptions with the messages they keep).
 var wantMoved = map[string]map[string]string{
 	"modules/bigquery": {
 		"google_bigquery_table.events":            `google_bigquery_table.this["events"]`,
@@ -862,6 +863,12 @@ var wantMoved = map[string]map[string]string{
 		"google_bigquery_table.user_sessions":     `google_bigquery_table.this["user_sessions"]`,
 		"google_bigquery_table.fraud_alerts":      `google_bigquery_table.this["fraud_alerts"]`,
 		"google_bigquery_table.dead_letters":      `google_bigquery_table.this["dead_letters"]`,
+	},
+	"modules/pubsub": {
+		"google_pubsub_topic.alerts":              `google_pubsub_topic.published["alerts"]`,
+		"google_pubsub_subscription.alerts":       `google_pubsub_subscription.published["alerts"]`,
+		"google_pubsub_topic.dead_letters":        `google_pubsub_topic.published["dead_letters"]`,
+		"google_pubsub_subscription.dead_letters": `google_pubsub_subscription.published["dead_letters"]`,
 	},
 	"modules/monitoring": {
 		"google_monitoring_alert_policy.dead_letters":   `google_monitoring_alert_policy.this["dead_letters"]`,
@@ -906,6 +913,49 @@ func TestMoved(t *testing.T) {
 		if diff := cmp.Diff(wantMoved[dir], got, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("%s: moved blocks (-want +got):\n%s", dir, diff)
 		}
+	}
+}
+
+// TestInstanceReferences: every reference to one instance of a resource by a literal key, such
+// as google_pubsub_topic.published["alerts"] in an output, names a key of that resource's
+// for_each in the same module; a key that is no instance would fail only at plan time.
+func TestInstanceReferences(t *testing.T) {
+	byDir := map[string][]block{}
+	for _, b := range parseDir(t, ".") {
+		dir := filepath.ToSlash(filepath.Dir(b.file))
+		byDir[dir] = append(byDir[dir], b)
+	}
+	refs := 0
+	for dir, blocks := range byDir {
+		for _, b := range blocks {
+			hclsyntax.VisitAll(b.body, func(n hclsyntax.Node) hcl.Diagnostics {
+				s, ok := n.(*hclsyntax.ScopeTraversalExpr)
+				if !ok || len(s.Traversal) < 3 {
+					return nil
+				}
+				name, ok := s.Traversal[1].(hcl.TraverseAttr)
+				if !ok {
+					return nil
+				}
+				idx, ok := s.Traversal[2].(hcl.TraverseIndex)
+				if !ok || idx.Key.Type() != cty.String {
+					return nil
+				}
+				r := find(blocks, "resource", s.Traversal.RootName(), name.Name)
+				if len(r) != 1 {
+					return nil // a module's output or a local, not a resource
+				}
+				refs++
+				key := idx.Key.AsString()
+				if _, ok := instances(t, blocks, r[0], &hcl.EvalContext{})[key]; !ok {
+					t.Errorf("%s: %s refers to %s.%s[%q], which is no instance of it", dir, b, s.Traversal.RootName(), name.Name, key)
+				}
+				return nil
+			})
+		}
+	}
+	if refs == 0 {
+		t.Fatal("no reference to a resource instance by key found")
 	}
 }
 

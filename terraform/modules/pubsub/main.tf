@@ -43,17 +43,31 @@ resource "google_pubsub_subscription" "events" {
   }
 }
 
-# The pipeline's --alertsTopic: every fraud alert as JSON.
-resource "google_pubsub_topic" "alerts" {
+locals {
+  # The topics the pipeline publishes to, by key: --alertsTopic (every fraud
+  # alert as JSON) and --deadLetterTopic (every dead letter it also writes to
+  # the dead_letters table, with tributary_step, tributary_reason and
+  # tributary_error attributes). Each has a subscription of the same name.
+  published = {
+    alerts       = var.alerts_topic_name
+    dead_letters = var.dead_letter_topic_name
+  }
+}
+
+resource "google_pubsub_topic" "published" {
+  for_each = local.published
+
   project = var.project
-  name    = var.alerts_topic_name
+  name    = each.value
   labels  = var.labels
 }
 
-resource "google_pubsub_subscription" "alerts" {
+resource "google_pubsub_subscription" "published" {
+  for_each = local.published
+
   project                    = var.project
-  name                       = var.alerts_topic_name
-  topic                      = google_pubsub_topic.alerts.id
+  name                       = each.value
+  topic                      = google_pubsub_topic.published[each.key].id
   labels                     = var.labels
   message_retention_duration = var.message_retention_duration
 
@@ -62,23 +76,26 @@ resource "google_pubsub_subscription" "alerts" {
   }
 }
 
-# The pipeline's --deadLetterTopic: every dead letter it also writes to the
-# dead_letters table, with tributary_step, tributary_reason and
-# tributary_error attributes.
-resource "google_pubsub_topic" "dead_letters" {
-  project = var.project
-  name    = var.dead_letter_topic_name
-  labels  = var.labels
+# The topics and subscriptions were once resources of their own: these move an
+# applied state to the instances above instead of recreating them (and losing
+# the messages a subscription keeps).
+
+moved {
+  from = google_pubsub_topic.alerts
+  to   = google_pubsub_topic.published["alerts"]
 }
 
-resource "google_pubsub_subscription" "dead_letters" {
-  project                    = var.project
-  name                       = var.dead_letter_topic_name
-  topic                      = google_pubsub_topic.dead_letters.id
-  labels                     = var.labels
-  message_retention_duration = var.message_retention_duration
+moved {
+  from = google_pubsub_subscription.alerts
+  to   = google_pubsub_subscription.published["alerts"]
+}
 
-  expiration_policy {
-    ttl = ""
-  }
+moved {
+  from = google_pubsub_topic.dead_letters
+  to   = google_pubsub_topic.published["dead_letters"]
+}
+
+moved {
+  from = google_pubsub_subscription.dead_letters
+  to   = google_pubsub_subscription.published["dead_letters"]
 }

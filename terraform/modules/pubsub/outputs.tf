@@ -15,25 +15,25 @@ output "subscription_name" {
 
 output "alerts_topic_id" {
   description = "Fraud alerts topic, projects/<project>/topics/<name>: the pipeline's alertsTopic."
-  value       = google_pubsub_topic.alerts.id
+  value       = google_pubsub_topic.published["alerts"].id
 }
 
 output "alerts_topic_name" {
   description = "Short name of the fraud alerts topic, for IAM bindings."
-  value       = google_pubsub_topic.alerts.name
+  value       = google_pubsub_topic.published["alerts"].name
 }
 
 output "dead_letter_topic_id" {
   description = "Dead-letter topic, projects/<project>/topics/<name>: the pipeline's deadLetterTopic."
-  value       = google_pubsub_topic.dead_letters.id
+  value       = google_pubsub_topic.published["dead_letters"].id
 }
 
 output "dead_letter_topic_name" {
   description = "Short name of the dead-letter topic, for IAM bindings."
-  value       = google_pubsub_topic.dead_letters.name
+  value       = google_pubsub_topic.published["dead_letters"].name
 }
 
 output "dead_letter_subscription_id" {
   description = "Subscription keeping the dead letters the pipeline publishes."
-  value       = google_pubsub_subscription.dead_letters.id
+  value       = google_pubsub_subscription.published["dead_letters"].id
 }
