@@ -11,7 +11,7 @@ import (
 // Defaults applied to zero Config fields.
 const (
 	DefaultUsers              = 1000
-	DefaultProducts           = 200 // the catalog in testdata/reference holds p-0001..p-0200
+	DefaultProducts           = 200 // the sample catalog (internal/sample/data) holds p-0001..p-0200
 	DefaultLateBy             = 5 * time.Minute
 	DefaultInterval           = 50 * time.Millisecond
 	DefaultTimestampAttribute = "event_time"

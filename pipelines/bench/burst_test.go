@@ -24,7 +24,7 @@ func TestBurstDrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.ProductCatalog, o.CurrencyRates = "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv"
+	o.ProductCatalog, o.CurrencyRates = "../../internal/sample/data/products.csv", "../../internal/sample/data/currency_rates.csv"
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	sp := Spec{Mode: Burst, Events: 20_000, Seed: 7, Start: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}

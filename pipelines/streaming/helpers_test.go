@@ -232,7 +232,7 @@ func goldenTraffic(t *testing.T) (*local.Source, Options) {
 		t.Fatal(err)
 	}
 	o.InputSubscription, o.MaxMessages = src.Subscription, gen.Count
-	o.ProductCatalog, o.CurrencyRates = "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv"
+	o.ProductCatalog, o.CurrencyRates = "../../internal/sample/data/products.csv", "../../internal/sample/data/currency_rates.csv"
 	return src, o
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
-	tributary "github.com/tributary-dev/tributary" // sample:// reference data, on the workers too
 	"github.com/tributary-dev/tributary/internal/runner"
+	"github.com/tributary-dev/tributary/internal/sample" // sample:// reference data, on the workers too
 	"github.com/tributary-dev/tributary/transforms/bigquery"
 	"github.com/tributary-dev/tributary/transforms/privacy"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
@@ -72,7 +72,7 @@ func Preflight(ctx context.Context, cfg Config) error {
 		slog.Warn(w)
 	}
 	for flag, path := range map[string]string{"productCatalog": o.ProductCatalog, "currencyRates": o.CurrencyRates} {
-		if tributary.IsSample(path) {
+		if sample.Is(path) {
 			slog.Info("--"+flag+" is the sample data embedded in the binary; pass a gs:// URI for real data", "path", path)
 		}
 	}

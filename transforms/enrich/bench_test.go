@@ -10,7 +10,7 @@ import (
 
 // BenchmarkApply is enrichment's per-event work: a catalog look-up and a currency conversion.
 func BenchmarkApply(b *testing.B) {
-	ref, err := LoadReference(context.Background(), "../../testdata/reference/products.csv", "../../testdata/reference/currency_rates.csv")
+	ref, err := LoadReference(context.Background(), "../../internal/sample/data/products.csv", "../../internal/sample/data/currency_rates.csv")
 	if err != nil {
 		b.Fatal(err)
 	}

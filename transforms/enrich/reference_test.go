@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	shippedCatalog = "../../testdata/reference/products.csv"
-	shippedRates   = "../../testdata/reference/currency_rates.csv"
+	shippedCatalog = "../../internal/sample/data/products.csv"
+	shippedRates   = "../../internal/sample/data/currency_rates.csv"
 )
 
 func dec(t testing.TB, s string) schemas.Decimal {

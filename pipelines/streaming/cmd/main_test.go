@@ -267,7 +267,7 @@ func TestLaunchRefusals(t *testing.T) {
 		{"local mode on dataflow", append(slices.Clone(dataflow), "--outputDirectory=gs://b/out"), "--inputSubscription"},
 		{"native off dataflow", []string{"--inputSubscription=projects/p/subscriptions/s", "--pubsubSource=native"}, "--pubsubSource"},
 		{"native in local mode", append(slices.Clone(dataflow), "--pubsubSource=native"), "--inputSubscription"},
-		{"local catalog on dataflow", append(slices.Clone(dataflowDryRun), "--productCatalog=testdata/reference/products.csv"), "--productCatalog"},
+		{"local catalog on dataflow", append(slices.Clone(dataflowDryRun), "--productCatalog=internal/sample/data/products.csv"), "--productCatalog"},
 		{"local rates on dataflow", append(slices.Clone(dataflowDryRun), "--currencyRates=/srv/rates.csv"), "--currencyRates"},
 		{"local token key on dataflow", append(slices.Clone(dataflowDryRun), "--tokenizeUserIds", "--tokenKeyFile=key.bin"), "--tokenKeyFile"},
 		{"default output directory on dataflow", dataflowDryRun[:6], "--outputDirectory"},

@@ -76,7 +76,7 @@ provider "google-beta" {
 
 locals {
   labels        = { app = "tributary" }
-  reference_dir = "${path.module}/../../../testdata/reference"
+  reference_dir = "${path.module}/../../../internal/sample/data"
 }
 
 module "pubsub" {

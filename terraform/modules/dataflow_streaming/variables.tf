@@ -123,13 +123,13 @@ variable "dedup_horizon" {
 
 variable "product_catalog" {
   type        = string
-  description = "Product catalog CSV used to enrich events, a gs:// URI or (on Prism) a local path. The default is the sample catalog embedded in the binary (testdata/reference/products.csv). For example: gs://my-bucket/reference/products.csv. Null keeps the pipeline default (sample://products.csv)."
+  description = "Product catalog CSV used to enrich events, a gs:// URI or (on Prism) a local path. The default is the sample catalog embedded in the binary (internal/sample/data/products.csv). For example: gs://my-bucket/reference/products.csv. Null keeps the pipeline default (sample://products.csv)."
   default     = null
 }
 
 variable "currency_rates" {
   type        = string
-  description = "Currency rates CSV (USD per unit of each currency) used to convert amounts, a gs:// URI or (on Prism) a local path. The default is the sample rates embedded in the binary (testdata/reference/currency_rates.csv). For example: gs://my-bucket/reference/currency_rates.csv. Null keeps the pipeline default (sample://currency_rates.csv)."
+  description = "Currency rates CSV (USD per unit of each currency) used to convert amounts, a gs:// URI or (on Prism) a local path. The default is the sample rates embedded in the binary (internal/sample/data/currency_rates.csv). For example: gs://my-bucket/reference/currency_rates.csv. Null keeps the pipeline default (sample://currency_rates.csv)."
   default     = null
 }
 

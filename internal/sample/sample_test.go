@@ -1,4 +1,4 @@
-package tributary
+package sample
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 )
 
 // TestSampleFilesystem reads every sample file through Beam's filesystem registry and compares
-// it with the file in testdata/reference.
+// it with the file in data/.
 func TestSampleFilesystem(t *testing.T) {
 	ctx := context.Background()
 	fsys, err := filesystem.New(ctx, "sample://products.csv")
@@ -26,8 +26,8 @@ func TestSampleFilesystem(t *testing.T) {
 		t.Errorf("List (-want +got):\n%s", diff)
 	}
 	for _, tc := range []struct{ uri, file string }{
-		{"sample://products.csv", "testdata/reference/products.csv"},
-		{"sample://currency_rates.csv", "testdata/reference/currency_rates.csv"},
+		{"sample://products.csv", "data/products.csv"},
+		{"sample://currency_rates.csv", "data/currency_rates.csv"},
 	} {
 		r, err := fsys.OpenRead(ctx, tc.uri)
 		if err != nil {
