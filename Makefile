@@ -85,7 +85,7 @@ generate:
 BENCH_ARGS ?=
 
 ## bench: the streaming core on Prism against a plain-Go loop, steady and burst, each size in its
-## own process (cmd/bench); the table BENCHMARKS.md shows.
+## own process (cmd/bench); the table docs/BENCHMARKS.md shows.
 bench:
 	$(GO) run ./cmd/bench $(BENCH_ARGS)
 

@@ -1,6 +1,6 @@
 // Command bench measures the streaming core on Prism (an in-memory source, local sinks) and a
 // plain-Go loop doing the same work, each size in a child process bounded by a timeout and an
-// RSS limit, and prints the table BENCHMARKS.md shows. -chart writes the PNG beside it.
+// RSS limit, and prints the table docs/BENCHMARKS.md shows. -chart writes the PNG beside it.
 package main
 
 import (
