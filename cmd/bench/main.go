@@ -25,12 +25,14 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/tributary-dev/tributary/pipelines/bench"
+	"github.com/tributary-dev/tributary/transforms/pubsub"
 )
 
 var (
 	sizes   = flag.String("sizes", "100000,1000000", "comma-separated event counts (4000000 is opt-in)")
 	modes   = flag.String("modes", "steady,burst", "comma-separated modes: steady, burst")
 	rate    = flag.Float64("rate", 10000, "steady mode: messages per second")
+	round   = flag.Duration("round", pubsub.DefaultMaxRoundTime, "steady mode: how often the source emits what has fallen due, as the Pub/Sub reader's rounds (0: as soon as the pipeline takes it)")
 	timeout = flag.Duration("timeout", 15*time.Minute, "bound on each run")
 	rssMax  = flag.Int64("rssLimitMB", 8192, "a run whose RSS passes this is killed")
 	chart   = flag.String("chart", "", "write a PNG chart of CPU-µs/event and RSS against N here")
@@ -89,7 +91,7 @@ func main() {
 }
 
 func runChild() int {
-	sp := bench.Spec{Mode: bench.Mode(*mode), Events: *n, Rate: *rate, Seed: *seed, PrismSplits: *split}
+	sp := bench.Spec{Mode: bench.Mode(*mode), Events: *n, Rate: *rate, Round: *round, Seed: *seed, PrismSplits: *split}
 	var r bench.Result
 	var err error
 	if *prof != "" {
@@ -166,11 +168,11 @@ func writeHeapProfileAt(ctx context.Context, path string, n int64) {
 // runParent runs one child and watches its RSS and CPU. A child killed by the RSS limit or the
 // timeout is reported from its last progress sample: how far it got, not nothing.
 func runParent(kind, m string, size int64) bench.Result {
-	sp := bench.Spec{Mode: bench.Mode(m), Events: size, Rate: *rate, Seed: *seed}
+	sp := bench.Spec{Mode: bench.Mode(m), Events: size, Rate: *rate, Round: *round, Seed: *seed}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-child="+kind, "-mode="+m, "-n="+strconv.FormatInt(size, 10),
-		"-rate="+strconv.FormatFloat(*rate, 'f', -1, 64), "-seed="+strconv.FormatInt(*seed, 10),
+		"-rate="+strconv.FormatFloat(*rate, 'f', -1, 64), "-round="+round.String(), "-seed="+strconv.FormatInt(*seed, 10),
 		"-prismSplits="+strconv.FormatBool(*split), "-progress="+every.String())
 	out := &childOutput{label: fmt.Sprintf("%s %s %d", kind, m, size)}
 	cmd.Stdout, cmd.Stderr = out, nil

@@ -37,7 +37,11 @@ type Spec struct {
 	Mode   Mode
 	Events int64
 	Rate   float64 // steady only: messages per second
-	Seed   int64
+	// Round is how often a steady source emits what has fallen due (the Pub/Sub reader's
+	// rounds: pubsub.DefaultMaxRoundTime); 0 emits as soon as the pipeline takes it, which
+	// the runs before session 8 measured (rounds of ~10 ms at 2,500/s).
+	Round time.Duration `json:",omitempty"`
+	Seed  int64
 	// PrismSplits keeps Prism's dynamic splits on (runner.NoPrismSplits turns them off), to
 	// reproduce the burst stall of apache/beam#35771.
 	PrismSplits bool `json:",omitempty"`
@@ -100,7 +104,7 @@ func RunCore(ctx context.Context, sp Spec, o streaming.Options) (Result, error) 
 		runner.NoPrismSplits()
 	}
 	p, s := beam.NewPipelineWithRoot()
-	streaming.Core(s, Source(s, gen), streaming.Config{Options: o, Start: time.Now()})
+	streaming.Core(s, Source(s, gen, sp.Round), streaming.Config{Options: o, Start: time.Now()})
 	return measure(sp, func() (map[string]int64, error) {
 		pr, err := beamx.RunWithMetrics(ctx, p)
 		if err != nil {

@@ -36,17 +36,22 @@ const burstRound = 10_000
 
 // Source emits generate.Messages(gen) as schemas.Message with the timestamp attribute as the
 // element timestamp (the publish time, which is the event clock here, when it is missing or
-// invalid, marked as the Pub/Sub reader marks it). With gen.Rate > 0 message n is emitted at
-// gen.Start + n/Rate of wall time; else as fast as possible, in rounds of burstRound.
+// invalid, marked as the Pub/Sub reader marks it). With gen.Rate > 0 message n is due at
+// gen.Start + n/Rate of wall time, and every round (one call) emits what is due, one round
+// every round (0: as often as the pipeline takes them); else as fast as possible, in rounds
+// of burstRound.
 //
 // Source: impulse -> PCollection<schemas.Message>
-func Source(s beam.Scope, gen generate.Config) beam.PCollection {
+func Source(s beam.Scope, gen generate.Config, round time.Duration) beam.PCollection {
 	s = s.Scope("bench.Source")
-	return beam.ParDo(s, &sourceFn{Gen: gen}, beam.Impulse(s))
+	return beam.ParDo(s, &sourceFn{Gen: gen, Round: round}, beam.Impulse(s))
 }
 
 type sourceFn struct {
 	Gen generate.Config
+	// Round is how long a steady round waits for messages to fall due, as the Pub/Sub reader's
+	// round pulls for MaxRoundTime before it emits.
+	Round time.Duration
 }
 
 func (fn *sourceFn) CreateInitialRestriction(_ []byte) offsetrange.Restriction {
@@ -106,7 +111,7 @@ func (fn *sourceFn) ProcessElement(ctx context.Context, we *watermark, rt *sdf.L
 		return sdf.StopProcessing(), nil
 	}
 	if fn.Gen.Rate > 0 {
-		wait := time.Until(fn.Gen.Start.Add(time.Duration(float64(to) / fn.Gen.Rate * float64(time.Second))))
+		wait := time.Until(fn.Gen.Start.Add(time.Duration(float64(to)/fn.Gen.Rate*float64(time.Second)) + fn.Round))
 		return sdf.ResumeProcessingIn(max(wait, 10*time.Millisecond)), nil
 	}
 	return sdf.ResumeProcessingIn(0), nil
