@@ -56,6 +56,22 @@ type detectFn struct {
 	requests                       telemetry.Counter // state and timer calls, telemetry.StateRequests
 }
 
+// newDetectFn is the detector of cfg, defaults applied, with its state and timer. Their ids
+// ("pending", "history", "fraud") are what a running job's state is found by: keep them.
+func newDetectFn(cfg Config) *detectFn {
+	return &detectFn{
+		VelocityCount:       cfg.VelocityCount,
+		VelocityWindow:      cfg.VelocityWindow,
+		AnomalyMultiplier:   cfg.AnomalyMultiplier,
+		AnomalyMinPurchases: cfg.AnomalyMinPurchases,
+		StateTTL:            cfg.StateTTL,
+		AllowedLateness:     cfg.AllowedLateness,
+		Pending:             state.MakeBagState[purchase]("pending"),
+		History:             state.MakeValueState[history]("history"),
+		Timer:               timers.InEventTime("fraud"),
+	}
+}
+
 func (fn *detectFn) Setup() {
 	fn.multiplier = new(big.Rat).SetFloat64(fn.AnomalyMultiplier) // exact: M is compared, not rounded
 	fn.out = telemetry.NewCounter("fraud.out")

@@ -42,8 +42,6 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
@@ -171,18 +169,7 @@ func Detect(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection 
 	}
 	cfg = cfg.withDefaults()
 	keyed := beam.ParDo(s, &keyFn{}, events)
-	alerts := beam.ParDo(s, &detectFn{
-		VelocityCount:       cfg.VelocityCount,
-		VelocityWindow:      cfg.VelocityWindow,
-		AnomalyMultiplier:   cfg.AnomalyMultiplier,
-		AnomalyMinPurchases: cfg.AnomalyMinPurchases,
-		StateTTL:            cfg.StateTTL,
-		AllowedLateness:     cfg.AllowedLateness,
-		Pending:             state.MakeBagState[purchase]("pending"),
-		History:             state.MakeValueState[history]("history"),
-		Timer:               timers.InEventTime("fraud"),
-	}, keyed)
-	return alerts
+	return beam.ParDo(s, newDetectFn(cfg), keyed)
 }
 
 // keyFn keys purchases by user and keeps only what the rules need.
