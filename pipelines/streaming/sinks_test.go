@@ -64,10 +64,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		// Both purchases (12:00:20, 12:00:30) fall in the 12 one-hour windows sliding every 5 m
 		// that start from 11:05 to 12:00; each ranks p-0001 (22 USD) above p-0002 (10 USD), a
 		// tie on purchases broken by revenue.
-		rows := bq.Rows(bqTable(schemas.TableTrendingProducts))
-		if len(rows) != 12 {
-			t.Fatalf("%d trending rows, want 12", len(rows))
-		}
+		rows := bqRowsN(t, bq, schemas.TableTrendingProducts, 12)
 		for _, r := range rows {
 			var ranked []string
 			for _, p := range r["ranking"].([]any) {
@@ -79,10 +76,7 @@ func TestStreamingPipelineToBigQueryAndGCS(t *testing.T) {
 		}
 	})
 	t.Run("dead_letters", func(t *testing.T) {
-		rows := bq.Rows(bqTable(schemas.TableDeadLetters))
-		if len(rows) != 1 {
-			t.Fatalf("%d dead-letter rows, want 1", len(rows))
-		}
+		rows := bqRowsN(t, bq, schemas.TableDeadLetters, 1)
 		if diff := cmp.Diff(string(pub[5].Data), rows[0]["payloadString"]); diff != "" {
 			t.Errorf("dead letter payload differs from the original bytes:\n%s", diff)
 		}
@@ -166,6 +160,16 @@ func TestRelaunchKeepsCompleteWindows(t *testing.T) {
 	if diff := cmp.Diff([]string{"e1", "e2", "e3", "e4", "e5"}, bqEventIDs(bq)); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
+}
+
+// bqRowsN are table's rows in BigQuery; t fails now unless there are n.
+func bqRowsN(t *testing.T, bq *bqtest.Server, table string, n int) []bqtest.Row {
+	t.Helper()
+	rows := bq.Rows(bqTable(table))
+	if len(rows) != n {
+		t.Fatalf("%d %s rows in BigQuery, want %d", len(rows), table, n)
+	}
+	return rows
 }
 
 // bqEventIDs are the event ids in BigQuery's events table, sorted.
