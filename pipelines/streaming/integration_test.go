@@ -1,30 +1,17 @@
 package streaming
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/deadletter"
-	"github.com/tributary-dev/tributary/transforms/pubsub"
 	"github.com/tributary-dev/tributary/transforms/telemetry"
 )
-
-func init() {
-	register.DoFn2x1[context.Context, schemas.Message, error](&failAfterFn{})
-	register.Function1x1[schemas.Message, string](messageData)
-}
 
 func TestStreamingPipelineOnEmulator(t *testing.T) {
 	addr := startEmulator(t)
@@ -171,53 +158,4 @@ func TestStreamingPipelineOnEmulator(t *testing.T) {
 			t.Errorf("%d messages were redelivered after a clean run: they were never acked", n)
 		}
 	})
-}
-
-// failAfterFn fails its bundle at the N-th element, after earlier elements went downstream.
-type failAfterFn struct {
-	N    int
-	seen int
-}
-
-func (fn *failAfterFn) ProcessElement(ctx context.Context, m schemas.Message) error {
-	fn.seen++
-	if fn.seen >= fn.N {
-		return errors.New("injected failure mid-bundle")
-	}
-	return nil
-}
-
-func messageData(m schemas.Message) string { return string(m.Data) }
-
-func TestFailedBundleIsRedelivered(t *testing.T) {
-	addr := startEmulator(t)
-	topic, sub := newEmulatorSubscription(t, addr, 10)
-	var msgs []crafted
-	var want []any
-	for i := range 40 {
-		c := validEvent(fmt.Sprintf("e%02d", i), "page_view", "u1", "p-0001", time.Duration(i)*time.Second, "")
-		msgs = append(msgs, c)
-		want = append(want, c.payload)
-	}
-	publish(t, addr, topic, pubsubMessages(msgs, nil))
-
-	read := pubsub.ReadConfig{Subscription: sub, Endpoint: addr, TimestampAttribute: "event_time", IdleTimeout: 3 * time.Second, AckExtension: 10 * time.Second,
-		MaxTimestampAge: 100 * 365 * 24 * time.Hour}
-	p, s := beam.NewPipelineWithRoot()
-	beam.ParDo0(s, &failAfterFn{N: 10}, pubsub.Read(s, read))
-	if err := ptest.Run(p); err == nil || !strings.Contains(err.Error(), "injected failure") {
-		t.Fatalf("first run: got error %v, want the injected failure", err)
-	}
-
-	// The failed bundle was never committed, so nothing was acked: every message comes back
-	// once its ack deadline passes.
-	read.IdleTimeout = 15 * time.Second
-	p, s = beam.NewPipelineWithRoot()
-	passert.Equals(s, beam.ParDo(s, messageData, pubsub.Read(s, read)), want...)
-	if err := ptest.Run(p); err != nil {
-		t.Fatalf("second run: %v", err)
-	}
-	if n := backlog(t, addr, sub); n != 0 {
-		t.Errorf("%d messages still unacked after the second run", n)
-	}
 }

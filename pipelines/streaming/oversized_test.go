@@ -56,11 +56,7 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 	}
 
 	t.Run("dead_letters rows", func(t *testing.T) {
-		rows := bq.Rows(bqTable(schemas.TableDeadLetters))
-		if len(rows) != 2 {
-			t.Fatalf("%d dead-letter rows, want 2", len(rows))
-		}
-		for _, r := range rows {
+		for _, r := range bqRowsN(t, bq, schemas.TableDeadLetters, 2) {
 			id, _ := r["message_id"].(string)
 			orig := oversized[id]
 			var stored []byte
@@ -113,8 +109,6 @@ func TestOversizedMessagesAreDeadLettered(t *testing.T) {
 		}
 	})
 	t.Run("the valid event is written", func(t *testing.T) {
-		if rows := bq.Rows(bqTable(schemas.TableEvents)); len(rows) != 1 {
-			t.Errorf("%d events, want 1", len(rows))
-		}
+		bqRowsN(t, bq, schemas.TableEvents, 1)
 	})
 }

@@ -131,12 +131,10 @@ func (p *scanner) str(decode bool) (string, *Error) {
 			return s[start:j], nil
 		case c == '\\':
 			return p.escaped(start, j, decode)
-		case c < 0x20:
-			return "", syntaxError(j, "control character %s in a string", describeByte(c))
 		default:
-			r, size := utf8.DecodeRuneInString(s[j:])
-			if r == utf8.RuneError && size == 1 {
-				return "", syntaxError(j, "invalid UTF-8 in a string")
+			size, err := otherRune(s, j)
+			if err != nil {
+				return "", err
 			}
 			j += size
 		}
@@ -202,12 +200,10 @@ func (p *scanner) escaped(start, j int, decode bool) (string, *Error) {
 				b.WriteByte(byte(r))
 			}
 			j += 2
-		case c < 0x20:
-			return "", syntaxError(j, "control character %s in a string", describeByte(c))
 		default:
-			r, size := utf8.DecodeRuneInString(s[j:])
-			if r == utf8.RuneError && size == 1 {
-				return "", syntaxError(j, "invalid UTF-8 in a string")
+			size, err := otherRune(s, j)
+			if err != nil {
+				return "", err
 			}
 			if decode {
 				b.WriteString(s[j : j+size])
@@ -216,6 +212,19 @@ func (p *scanner) escaped(start, j int, decode bool) (string, *Error) {
 		}
 	}
 	return "", syntaxError(len(s), "unterminated string")
+}
+
+// otherRune checks the special byte at j of a string that is neither a quote nor a backslash:
+// a control character is an error, anything else starts a rune, whose length it returns.
+func otherRune(s string, j int) (int, *Error) {
+	if c := s[j]; c < 0x20 {
+		return 0, syntaxError(j, "control character %s in a string", describeByte(c))
+	}
+	r, size := utf8.DecodeRuneInString(s[j:])
+	if r == utf8.RuneError && size == 1 {
+		return 0, syntaxError(j, "invalid UTF-8 in a string")
+	}
+	return size, nil
 }
 
 // unicodeEscape reads the \uXXXX at j, and the low surrogate that must follow a high one. It

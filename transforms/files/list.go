@@ -19,30 +19,27 @@ import (
 // no files (nil, no error). Temporary files of a local write that never finished (a crash
 // between create and link) are left out: they are not part of what the store holds.
 func (s *Store) List(ctx context.Context, dir string) ([]Object, error) {
-	entries, err := s.list(ctx, dir, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Object, len(entries))
-	for i, e := range entries {
-		out[i] = e.Object
-	}
-	return out, nil
+	return listAs(ctx, s, dir, false, func(e entry) Object { return e.Object })
 }
 
 // ListTree returns the slash-separated names, relative to dir, of every file under dir (a local
 // directory or gs://bucket/path), sorted; by List's rules otherwise (none if dir does not exist,
 // no temporary files).
 func (s *Store) ListTree(ctx context.Context, dir string) ([]string, error) {
-	entries, err := s.list(ctx, dir, true)
+	return listAs(ctx, s, dir, true, func(e entry) string { return e.name })
+}
+
+// listAs is list with each entry mapped by f.
+func listAs[T any](ctx context.Context, s *Store, dir string, recursive bool, f func(entry) T) ([]T, error) {
+	entries, err := s.list(ctx, dir, recursive)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(entries))
+	out := make([]T, len(entries))
 	for i, e := range entries {
-		names[i] = e.name
+		out[i] = f(e)
 	}
-	return names, nil
+	return out, nil
 }
 
 // entry is a listed file: what it holds and its slash-separated name relative to the folder

@@ -40,12 +40,7 @@ const ttlTag = "ttl"
 // history (two calls), evaluates the purchases that are due, and writes the history back and
 // clears the bag (four calls).
 type detectFn struct {
-	VelocityCount       int
-	VelocityWindow      time.Duration
-	AnomalyMultiplier   float64
-	AnomalyMinPurchases int
-	StateTTL            time.Duration
-	AllowedLateness     time.Duration
+	Config // with its defaults applied
 
 	Pending state.Bag[purchase]
 	History state.Value[history]
@@ -54,6 +49,17 @@ type detectFn struct {
 	multiplier                     *big.Rat
 	out, late, duplicates, expired telemetry.Counter
 	requests                       telemetry.Counter // state and timer calls, telemetry.StateRequests
+}
+
+// newDetectFn is the detector of cfg (its defaults applied), with its state and timer. Their ids
+// ("pending", "history", "fraud") are what a running job's state is found by: keep them.
+func newDetectFn(cfg Config) *detectFn {
+	return &detectFn{
+		Config:  cfg,
+		Pending: state.MakeBagState[purchase]("pending"),
+		History: state.MakeValueState[history]("history"),
+		Timer:   timers.InEventTime("fraud"),
+	}
 }
 
 func (fn *detectFn) Setup() {

@@ -37,13 +37,12 @@ package fraud
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/tributary-dev/tributary/schemas"
@@ -53,6 +52,7 @@ import (
 func init() {
 	register.DoFn3x0[context.Context, schemas.Event, func(string, purchase)](&keyFn{})
 	register.Emitter2[string, purchase]()
+	register.Function1x2[schemas.FraudAlert, schemas.Message, error](alertMessage)
 }
 
 // Defaults of Config's zero fields.
@@ -171,18 +171,7 @@ func Detect(s beam.Scope, events beam.PCollection, cfg Config) beam.PCollection 
 	}
 	cfg = cfg.withDefaults()
 	keyed := beam.ParDo(s, &keyFn{}, events)
-	alerts := beam.ParDo(s, &detectFn{
-		VelocityCount:       cfg.VelocityCount,
-		VelocityWindow:      cfg.VelocityWindow,
-		AnomalyMultiplier:   cfg.AnomalyMultiplier,
-		AnomalyMinPurchases: cfg.AnomalyMinPurchases,
-		StateTTL:            cfg.StateTTL,
-		AllowedLateness:     cfg.AllowedLateness,
-		Pending:             state.MakeBagState[purchase]("pending"),
-		History:             state.MakeValueState[history]("history"),
-		Timer:               timers.InEventTime("fraud"),
-	}, keyed)
-	return alerts
+	return beam.ParDo(s, newDetectFn(cfg), keyed)
 }
 
 // keyFn keys purchases by user and keeps only what the rules need.
@@ -211,4 +200,28 @@ func (fn *keyFn) ProcessElement(ctx context.Context, e schemas.Event, emit func(
 		fn.noUSD.Inc(ctx, 1)
 	}
 	emit(e.UserID, p)
+}
+
+// AlertMessages turns alerts into the Pub/Sub messages of an alerts topic, for pubsub.Write: the
+// data is the alert as JSON (the fraud_alerts row), the attributes alert_id, rule, user_id and
+// detected_at (RFC 3339). Delivery through pubsub.Write is at least once; consumers drop repeats
+// by alert_id.
+//
+// AlertMessages: PCollection<schemas.FraudAlert> -> PCollection<schemas.Message>
+func AlertMessages(s beam.Scope, alerts beam.PCollection) beam.PCollection {
+	s = s.Scope("fraud.AlertMessages")
+	return beam.ParDo(s, alertMessage, alerts)
+}
+
+func alertMessage(a schemas.FraudAlert) (schemas.Message, error) {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return schemas.Message{}, fmt.Errorf("fraud: encoding alert %s: %w", a.AlertID, err)
+	}
+	return schemas.Message{Data: data, MessageID: a.AlertID, Attributes: map[string]string{
+		"alert_id":    a.AlertID,
+		"rule":        a.Rule,
+		"user_id":     a.UserID,
+		"detected_at": a.DetectedAt.UTC().Format(time.RFC3339Nano),
+	}}, nil
 }

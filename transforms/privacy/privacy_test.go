@@ -7,26 +7,20 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tributary-dev/tributary/internal/beamtest"
 	"github.com/tributary-dev/tributary/schemas"
 	"github.com/tributary-dev/tributary/transforms/fraud"
 	"github.com/tributary-dev/tributary/transforms/sessions"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
-
-func init() {
-	register.Function1x2[schemas.Event, beam.EventTime, schemas.Event](atEventTime)
-	register.DoFn1x1[beam.X, error](&collectFn{})
-}
 
 const testKey = "0123456789abcdef0123456789abcdef"
 
@@ -134,42 +128,17 @@ func TestLoadKey(t *testing.T) {
 	}
 }
 
-// atEventTime stamps an event with its event time, as decode does.
-func atEventTime(e schemas.Event) (beam.EventTime, schemas.Event) {
-	return beam.EventTime(e.EventTime.UnixMilli()), e
-}
-
-// Outputs collected by the pipelines of the running test, as JSON lines by output name.
-var (
-	collectedMu sync.Mutex
-	collected   = map[string][]string{}
-)
-
-type collectFn struct{ ID string }
-
-func (fn *collectFn) ProcessElement(row beam.X) error {
-	b, err := json.Marshal(row)
-	if err != nil {
-		return err
-	}
-	collectedMu.Lock()
-	defer collectedMu.Unlock()
-	collected[fn.ID] = append(collected[fn.ID], string(b))
-	return nil
-}
-
 // TestTokenizeBeforeEveryOutput runs events through Tokenize and then the branches that keep
 // per-user state, and checks that every output holds tokens, never the raw ids, and that
 // sessions and fraud rules still group by user.
 func TestTokenizeBeforeEveryOutput(t *testing.T) {
-	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	raw := []string{"alice@example.com", "bob-0042"}
 	var evs []schemas.Event
 	for i := range 6 { // six quick purchases of alice: a velocity alert
-		evs = append(evs, schemas.Event{EventID: fmt.Sprintf("a%d", i), EventType: schemas.Purchase, EventTime: t0.Add(time.Duration(i) * time.Second),
+		evs = append(evs, schemas.Event{EventID: fmt.Sprintf("a%d", i), EventType: schemas.Purchase, EventTime: beamtest.T0.Add(time.Duration(i) * time.Second),
 			UserID: raw[0], ProductID: "p1", Amount: 10 * schemas.DecimalScale, AmountUSD: 10 * schemas.DecimalScale})
 	}
-	evs = append(evs, schemas.Event{EventID: "b1", EventType: schemas.PageView, EventTime: t0, UserID: raw[1]})
+	evs = append(evs, schemas.Event{EventID: "b1", EventType: schemas.PageView, EventTime: beamtest.T0, UserID: raw[1]})
 	keyFile := filepath.Join(t.TempDir(), "key")
 	if err := os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -183,33 +152,35 @@ func TestTokenizeBeforeEveryOutput(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("file=%t", cfg.KeyFile != ""), func(t *testing.T) {
 			p, s := beam.NewPipelineWithRoot()
-			events := Tokenize(s, beam.ParDo(s, atEventTime, beam.CreateList(s, evs)), cfg)
+			events := Tokenize(s, beamtest.Events(s, evs), cfg)
 			outputs := map[string]beam.PCollection{
 				"events":   events,
 				"sessions": sessions.UserSessions(s, events, sessions.Config{}),
 				"alerts":   fraud.Detect(s, events, fraud.Config{}),
 			}
 			for name, col := range outputs {
-				beam.ParDo0(s, &collectFn{ID: t.Name() + "/" + name}, col)
+				beamtest.Reset(t.Name() + "/" + name)
+				beamtest.Collect(s, t.Name()+"/"+name, col)
 			}
 			if err := ptest.Run(p); err != nil {
 				t.Fatal(err)
 			}
-			collectedMu.Lock()
-			defer collectedMu.Unlock()
 			users := map[string][]string{}
 			for name := range outputs {
-				lines := collected[t.Name()+"/"+name]
-				for _, line := range lines {
+				for _, out := range beamtest.Collected[any](t.Name() + "/" + name) {
+					line, err := json.Marshal(out)
+					if err != nil {
+						t.Fatal(err)
+					}
 					for _, id := range raw {
-						if strings.Contains(line, id) {
+						if strings.Contains(string(line), id) {
 							t.Errorf("%s holds the raw user id %q: %s", name, id, line)
 						}
 					}
 					var row struct {
 						UserID string `json:"user_id"`
 					}
-					if err := json.Unmarshal([]byte(line), &row); err != nil {
+					if err := json.Unmarshal(line, &row); err != nil {
 						t.Fatal(err)
 					}
 					users[name] = append(users[name], row.UserID)
@@ -222,7 +193,7 @@ func TestTokenizeBeforeEveryOutput(t *testing.T) {
 			if diff := cmp.Diff(want, users); diff != "" {
 				t.Errorf("user ids per output (-want +got):\n%s", diff)
 			}
-			if n := len(collected[t.Name()+"/sessions"]); n != 2 {
+			if n := len(beamtest.Collected[any](t.Name() + "/sessions")); n != 2 {
 				t.Errorf("%d sessions, want one per user", n)
 			}
 		})
@@ -238,7 +209,7 @@ func sortedPair(a, b string) []string {
 func TestTokenizeFailsWithoutKey(t *testing.T) {
 	p, s := beam.NewPipelineWithRoot()
 	events := beam.CreateList(s, []schemas.Event{{EventID: "e", UserID: "u"}})
-	beam.ParDo0(s, &collectFn{ID: t.Name()}, Tokenize(s, events, Config{Enabled: true, KeyEnv: "PRIVACY_TEST_UNSET"}))
+	beamtest.Collect(s, t.Name(), Tokenize(s, events, Config{Enabled: true, KeyEnv: "PRIVACY_TEST_UNSET"}))
 	err := ptest.Run(p)
 	if err == nil || !strings.Contains(err.Error(), "invalid KeyEnv: environment variable PRIVACY_TEST_UNSET is not set") {
 		t.Errorf("pipeline error = %v, want the missing key named", err)

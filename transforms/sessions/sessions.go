@@ -185,13 +185,10 @@ func UserSessions(s beam.Scope, events beam.PCollection, cfg Config) beam.PColle
 	}
 	keyed := beam.ParDo(s, &keyFn{}, events)
 	return beam.ParDo(s, &sessionFn{
-		Gap:             cfg.Gap,
-		AllowedLateness: cfg.AllowedLateness,
-		MaxDuration:     cfg.MaxDuration,
-		TimestampSkew:   cfg.TimestampSkew,
-		Incoming:        state.MakeBagState[eventRecord]("incoming"),
-		Sessions:        state.MakeValueState[userState]("sessions"),
-		Timer:           timers.InEventTime("session"),
+		Config:   cfg,
+		Incoming: state.MakeBagState[eventRecord]("incoming"),
+		Sessions: state.MakeValueState[userState]("sessions"),
+		Timer:    timers.InEventTime("session"),
 	}, keyed)
 }
 
@@ -239,10 +236,7 @@ func (fn *keyFn) ProcessElement(ctx context.Context, e schemas.Event, emit func(
 // is left. A session that will end at its cap gets a timer of its own there (capTag), which
 // the gap timers of later events, in the same bucket, cannot move.
 type sessionFn struct {
-	Gap             time.Duration
-	AllowedLateness time.Duration
-	MaxDuration     time.Duration
-	TimestampSkew   time.Duration
+	Config // with its defaults applied
 
 	Incoming state.Bag[eventRecord]
 	Sessions state.Value[userState]
