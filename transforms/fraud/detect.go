@@ -76,7 +76,7 @@ func (fn *detectFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 	// A state failure fails the bundle, so the input is retried rather than lost.
 	fn.requests.Inc(ctx, 1)
 	if err := fn.Pending.Add(sp, p); err != nil {
-		return fmt.Errorf("fraud: buffering purchase %q of user %q: %w", p.EventID, user, err)
+		return fmt.Errorf("fraud: buffering a purchase: %w", err)
 	}
 	due := roundUp(p.At+int64(fn.AllowedLateness), int64(evalGranularity))
 	fn.requests.Inc(ctx, 1)
@@ -93,12 +93,12 @@ func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	fn.requests.Inc(ctx, 1)
 	pending, _, err := fn.Pending.Read(sp)
 	if err != nil {
-		return fmt.Errorf("fraud: reading buffered purchases of user %q: %w", user, err)
+		return fmt.Errorf("fraud: reading buffered purchases: %w", err)
 	}
 	fn.requests.Inc(ctx, 1)
 	h, held, err := fn.History.Read(sp)
 	if err != nil {
-		return fmt.Errorf("fraud: reading history of user %q: %w", user, err)
+		return fmt.Errorf("fraud: reading history: %w", err)
 	}
 	now := ts.ToTime().UnixNano() // the watermark has reached the timer's time
 	if tc.Tag == ttlTag {
@@ -149,7 +149,7 @@ func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	if len(pending) > 0 {
 		fn.requests.Inc(ctx, 1)
 		if err := fn.Pending.Clear(sp); err != nil {
-			return fmt.Errorf("fraud: clearing buffered purchases of user %q: %w", user, err)
+			return fmt.Errorf("fraud: clearing buffered purchases: %w", err)
 		}
 	}
 	if !evaluated && len(pending) == 0 {
@@ -164,7 +164,7 @@ func (fn *detectFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	}
 	fn.requests.Inc(ctx, 1)
 	if err := fn.History.Write(sp, h); err != nil {
-		return fmt.Errorf("fraud: writing history of user %q: %w", user, err)
+		return fmt.Errorf("fraud: writing history: %w", err)
 	}
 	if evaluated {
 		expiry := roundUp(h.Cursor.At+int64(fn.StateTTL), int64(time.Millisecond)) // Beam's precision
