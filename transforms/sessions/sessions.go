@@ -223,10 +223,10 @@ func (fn *keyFn) ProcessElement(ctx context.Context, e schemas.Event, emit func(
 
 // sessionFn sessionizes one user's events.
 //
-// ProcessElement only appends the event to a bag and, for the first event of its gap-sized
-// bucket in the bundle, sets a timer: no state read, so an event costs one bag append. The gap
-// timer is tagged with the bucket of its event's time: events in one bucket are less than a gap
-// apart and so in one session, which gives each session a pending timer no later than its end
+// ProcessElement only appends the event to a bag and sets a timer: no state read, so an event
+// costs one bag append (two state calls: length and bytes). The gap timer of an event is
+// tagged with the gap-sized bucket of its time: events in one bucket are less than a gap apart
+// and so in one session, which gives each session a pending timer no later than its end
 // without reading state to find that end. A timer that fires before its session ends finds the
 // session open and re-arms at the end.
 //
@@ -248,22 +248,6 @@ type sessionFn struct {
 
 	out, late, duplicates telemetry.Counter
 	requests              telemetry.Counter // state and timer calls, telemetry.StateRequests
-
-	// armed holds the gap buckets whose timer this bundle has set, per user. Prism v2.77 keeps
-	// every set of a timer in the key's pending heap until the replaced one's firing time
-	// (engine/elementmanager.go, statefulStageKind.addPending pushes each set), so a set per
-	// event held ~200 bytes per event for a gap; one set per user, bucket and bundle is enough,
-	// because a bucket timer that fires before its session ends re-arms at the end.
-	armed map[armedBucket]bool
-}
-
-type armedBucket struct {
-	user   string
-	bucket int64
-}
-
-func (fn *sessionFn) StartBundle(_ func(beam.EventTime, schemas.UserSession)) {
-	clear(fn.armed)
 }
 
 func (fn *sessionFn) Setup() {
@@ -280,14 +264,6 @@ func (fn *sessionFn) ProcessElement(ctx context.Context, sp state.Provider, tp t
 	if err := fn.Incoming.Add(sp, e); err != nil {
 		return fmt.Errorf("sessions: buffering an event: %w", err)
 	}
-	b := armedBucket{user, floorDiv(e.At, int64(fn.Gap))}
-	if fn.armed[b] {
-		return nil
-	}
-	if fn.armed == nil {
-		fn.armed = map[armedBucket]bool{}
-	}
-	fn.armed[b] = true
 	fn.requests.Inc(ctx, 1)
 	fn.Timer.Set(tp, fn.timerTime(e.At+int64(fn.Gap)), timers.WithTag(fn.bucketTag(e.At)))
 	return nil
